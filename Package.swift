@@ -1,0 +1,49 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", "haswell"], .when(configuration: .release))]
+
+let package = Package(
+    name: "logitstore",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "logitstore", targets: ["logitstore"]),
+        .library(name: "LogitStore", targets: ["LogitStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, found with pkg-config (Debian: libzstd-dev, liblz4-dev, libopenblas-dev, libxxhash-dev).
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CXXHash", pkgConfig: "libxxhash", providers: [.apt(["libxxhash-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Vectorised elementwise maths shared by the writer (softmax over full rows) and the trainer.
+        .target(name: "FastMath", swiftSettings: optimise),
+        // The storage engine: format, codecs, truncation, writer, reader, iteration, statistics.
+        .target(name: "LogitStore", dependencies: ["CZstd", "CLZ4", "CXXHash", "FastMath"], swiftSettings: optimise),
+        // Llama layers on BLAS: forward (teacher) and forward + backward (student). Knows nothing of storage.
+        .target(name: "Transformer", dependencies: ["COpenBLAS", "FastMath"], swiftSettings: optimise),
+        // GGUF, dequantisation, BPE tokenizer, corpus packing, the dump loop.
+        .target(name: "Teacher", dependencies: ["LogitStore", "Transformer", "FastMath"], swiftSettings: optimise),
+        // Student model, KD losses, schedules, AdamW, safetensors checkpoints, evaluation.
+        .target(name: "Trainer", dependencies: ["LogitStore", "Transformer", "FastMath", "COpenBLAS"], swiftSettings: optimise),
+        // The thin command-line front end.
+        .executableTarget(
+            name: "logitstore",
+            dependencies: [
+                "LogitStore", "Teacher", "Trainer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: optimise
+        ),
+
+        .testTarget(name: "FastMathTests", dependencies: ["FastMath"]),
+        .testTarget(name: "LogitStoreTests", dependencies: ["LogitStore"]),
+        .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
+        .testTarget(name: "TeacherTests", dependencies: ["Teacher"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// The LogitStore module. See ../../../shared/ARCHITECTURE.md for its place.

@@ -1,0 +1,1 @@
+// The Teacher module. See ../../../shared/ARCHITECTURE.md for its place.

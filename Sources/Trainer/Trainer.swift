@@ -1,0 +1,1 @@
+// The Trainer module. See ../../../shared/ARCHITECTURE.md for its place.

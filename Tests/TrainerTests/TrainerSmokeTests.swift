@@ -1,0 +1,6 @@
+import XCTest
+@testable import Trainer
+
+final class TrainerSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,6 @@
+import XCTest
+@testable import Transformer
+
+final class TransformerSmokeTests: XCTestCase {
+    func testModuleLinks() { XCTAssertTrue(true) }
+}
