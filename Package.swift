@@ -44,6 +44,9 @@ let package = Package(
             swiftSettings: optimise
         ),
 
+        // Transformer benchmark (Tools/bench-transformer runs it against PyTorch).
+        .executableTarget(name: "TransformerBench", dependencies: ["Transformer", "FastMath"], path: "Tools/TransformerBench", swiftSettings: optimise),
+
         .testTarget(name: "FastMathTests", dependencies: ["FastMath"]),
         .testTarget(name: "LogitStoreTests", dependencies: ["LogitStore"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
