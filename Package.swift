@@ -40,6 +40,9 @@ let package = Package(
             swiftSettings: optimise
         ),
 
+        // Storage lab: generates Spec/vectors and measures codec/filter choices (Tools/storage-lab).
+        .executableTarget(name: "storage-lab", dependencies: ["LogitStore"], path: "Tools/storage-lab", swiftSettings: optimise),
+
         .testTarget(name: "FastMathTests", dependencies: ["FastMath"]),
         .testTarget(name: "LogitStoreTests", dependencies: ["LogitStore"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
