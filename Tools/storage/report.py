@@ -41,7 +41,7 @@ def main():
     # Build rows from the summary directly.
     rows = []
     def add(name, key, fmt):
-        rows.append([name] + [fmt.format(S(k)[key]) for k in ks])
+        rows.append([name] + [("n/a" if S(k)[key] is None else fmt.format(S(k)[key])) for k in ks])
     rows.append(["positions"] + [f"{r[k]['inspect']['positions']:,}" for k in ks])
     add("entries / position", "entries_per_position", "{:.1f}")
     add("store B/entry (all streams + index)", "store_bytes_per_entry", "{:.3f}")
