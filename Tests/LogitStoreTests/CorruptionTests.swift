@@ -122,7 +122,7 @@ final class CorruptionTests: XCTestCase {
         let n = bytes.count
         let indexOffset = Int(bytes[(n - 32)..<(n - 24)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         let indexLength = Int(bytes[(n - 24)..<(n - 16)].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
-        withUnsafeBytes(of: blockSum.littleEndian) { for (i, b) in $0.enumerated() { bytes[indexOffset + 40 + 40 + i] = b } }
+        withUnsafeBytes(of: blockSum.littleEndian) { for (i, b) in $0.enumerated() { bytes[indexOffset + ShardLayout.indexHeaderSize + 40 + i] = b } }
         let indexSum = bytes[indexOffset..<(indexOffset + indexLength)].withUnsafeBytes { Checksum.xxh3($0) }
         withUnsafeBytes(of: indexSum.littleEndian) { for (i, b) in $0.enumerated() { bytes[n - 16 + i] = b } }
         try Data(bytes).write(to: URL(fileURLWithPath: shard))

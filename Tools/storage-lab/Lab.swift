@@ -35,6 +35,31 @@ enum Lab {
         return out
     }
 
+    /// A store written from real logits rows (the writer's own truncation). Tokens are a stand-in: the previous
+    /// row's most probable id (the rows' true input tokens are not in the logits file).
+    static func fromLogits() throws {
+        guard args.count >= 2 else { fail("from-logits LOGITS.npy OUT [--top-p P] [--top-k K] [--seq-len L]") }
+        let p = Double(option("--top-p") ?? "0.95")!, k = Int(option("--top-k") ?? "100")!, seqLen = Int(option("--seq-len") ?? "500")!
+        let (rows, n, v) = try loadFloat32Matrix(args[0])
+        let w = try StoreWriter(directory: args[1], options: WriterOptions(vocabSize: v, policy: TruncationPolicy(topP: p, topK: k),
+                                                                           teacher: TeacherIdentity(name: "real-logits"), recordTargetLogprobs: false))
+        var start = 0
+        var prevTop: UInt32 = 0
+        let t = try Truncator(vocabSize: v, policy: TruncationPolicy(topP: p, topK: k))
+        while start < n {
+            let m = min(seqLen, n - start)
+            var out = TruncatedRows()
+            try rows.withUnsafeBufferPointer { try t.truncate(rows: UnsafeBufferPointer(rebasing: $0[(start * v)..<((start + m) * v)]), into: &out) }
+            var tokens: [UInt32] = []
+            var e = 0
+            for j in 0..<m { tokens.append(prevTop); prevTop = out.ids[e]; e += Int(out.counts[j]) }
+            try w.append(tokens: tokens, truncated: out)
+            start += m
+        }
+        try w.finish()
+        print("wrote \(args[1]) from \(n) rows")
+    }
+
     static func synth() throws {
         guard let outDir = args.first else { fail("synth OUT") }
         let positions = Int(option("--positions") ?? "200000")!, seqLen = Int(option("--seq-len") ?? "2048")!
@@ -121,7 +146,10 @@ enum Lab {
     static func truncate() throws {
         let p = Double(option("--top-p") ?? "0.95")!, k = Int(option("--top-k") ?? "100")!
         var rows: [Float], n: Int, v: Int
-        if let path = option("--logits") { (rows, n, v) = try loadFloat32Matrix(path) } else {
+        if let path = option("--logits") {
+            (rows, n, v) = try loadFloat32Matrix(path)
+            if let limit = option("--limit").flatMap(Int.init), limit < n { n = limit; rows = Array(rows[0..<(n * v)]) }
+        } else {
             v = Int(option("--vocab") ?? "49152")!; n = Int(option("--rows") ?? "2000")!
             var rng = SplitMix64(seed: 7)
             rows = (0..<(n * v)).map { _ in

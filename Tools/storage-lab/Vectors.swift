@@ -14,13 +14,14 @@ enum Vectors {
         let codec: Codec
         let targets: Bool
         let fromLogits: Bool
+        var plainIds = false
     }
 
     static let specs = [
         Spec(name: "zstd", description: "zstd level 3, several blocks and two shards, no target-log-prob stream", codec: .zstd(level: 3), targets: false, fromLogits: false),
         Spec(name: "zstd-targets", description: "zstd level 3 with the target-log-prob stream (NaN at each sequence's last position)", codec: .zstd(level: 3), targets: true, fromLogits: false),
         Spec(name: "lz4", description: "LZ4 with the target-log-prob stream", codec: .lz4, targets: true, fromLogits: false),
-        Spec(name: "none", description: "no compression (filters only), no target-log-prob stream", codec: .none, targets: false, fromLogits: false),
+        Spec(name: "none", description: "no compression (filters only), ids byte-shuffled without an id table, no target-log-prob stream", codec: .none, targets: false, fromLogits: false, plainIds: true),
         Spec(name: "from-logits", description: "written from float32 logits rows (vocab 40, top-p 0.8, top-k 6); logits included", codec: .zstd(level: 3), targets: true, fromLogits: true),
     ]
 
@@ -41,6 +42,7 @@ enum Vectors {
                                     recordTargetLogprobs: spec.targets)
         options.paddedVocabSize = nil
         let w = try StoreWriter(directory: dir, options: options)
+        if spec.plainIds { w.encodingPlan.ids = .shuffle }
         var rng = SplitMix64(seed: UInt64(spec.name.utf8.reduce(0) { $0 &* 31 &+ UInt64($1) }))
         var logitsPerSequence: [[Float]] = []
         let lengths = spec.fromLogits ? [5, 3] : [40, 1, 25, 60]

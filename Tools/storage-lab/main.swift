@@ -1,6 +1,7 @@
 // storage-lab: measurements behind the storage engine's design choices, and the Spec/vectors generator.
 //
 //   storage-lab synth OUT [--positions N] [--seq-len L] [--top-k K] [--seed S]   teacher-shaped synthetic store
+//   storage-lab from-logits X.npy OUT [--top-p P] [--top-k K]                    store from real logits rows
 //   storage-lab codecs STORE [--block BYTES]...                                  re-encode STORE under filter/codec variants
 //   storage-lab truncate (--logits X.npy | --vocab V --rows N) [--top-p P] [--top-k K]   writer hot path, rows/s, one thread
 //   storage-lab read STORE                                                       sequential positions/s, random sequence ms
@@ -24,6 +25,7 @@ args.removeFirst()
 do {
     switch command {
     case "synth": try Lab.synth()
+    case "from-logits": try Lab.fromLogits()
     case "codecs": try Lab.codecs()
     case "truncate": try Lab.truncate()
     case "read": try Lab.read()

@@ -262,7 +262,7 @@ public final class StoreWriter {
     private func commitShard() throws {
         guard let s = shard, !s.sequences.isEmpty else { return }
         try flushBlock()
-        let (bytes, sum) = try s.finish()
+        let (bytes, sum) = try s.finish(codec: options.codec)
         let name = "\(options.writerID)-\(String(format: "%06d", nextSerial)).\(ShardLayout.fileExtension)"
         guard rename(s.tempPath, directory + "/" + name) == 0 else { throw DurableFile.fail(directory + "/" + name, "rename") }
         try DurableFile.fsyncDirectory(directory)

@@ -214,9 +214,8 @@ public final class Truncator {
         let chunks = (n + Truncator.chunk - 1) / Truncator.chunk
         var lower = -Float.infinity
         if chunks >= k {
-            var cm = UnsafeMutableBufferPointer(start: chunkMax, count: chunks)
-            cm.sort(by: >)
-            lower = cm[k - 1]
+            Selection.partitionLargest(chunkMax, count: chunks, k: k)
+            lower = chunkMax[k - 1]
         }
         let tv = FastMath.Vector(repeating: lower)
         var nc = 0
@@ -229,17 +228,69 @@ public final class Truncator {
             i += 16
         }
         while i < n { if base[i] >= lower { keys[nc] = Truncator.key(base[i], UInt32(i)); nc += 1 }; i += 1 }
-        var cand = UnsafeMutableBufferPointer(start: keys, count: nc)
-        cand.sort(by: >)
         let kept = Swift.min(k, nc)
+        if nc > kept { Selection.partitionLargest(keys, count: nc, k: kept) }
+        Selection.sortDescending(keys, count: kept)
         for j in 0..<kept {
-            let key = cand[j]
+            let key = keys[j]
             let ordered = UInt32(truncatingIfNeeded: key >> 32)
             let bits = (ordered & 0x8000_0000) != 0 ? ordered & 0x7FFF_FFFF : ~ordered
             heapV[j] = Float(bitPattern: bits)
             heapI[j] = ~UInt32(truncatingIfNeeded: key)
         }
         return kept
+    }
+}
+
+/// In-place selection and sorting on raw buffers (no allocation; Swift's `sort` is a stable merge sort that allocates).
+enum Selection {
+    /// Reorders a[0..<n] so that a[0..<k] hold the k largest values and a[k-1] is the k-th largest (quickselect,
+    /// median-of-three pivots). Requires 1 ≤ k ≤ n.
+    @inline(__always)
+    static func partitionLargest<T: Comparable>(_ a: UnsafeMutablePointer<T>, count n: Int, k: Int) {
+        var lo = 0, hi = n - 1
+        let target = k - 1
+        while hi > lo {
+            let mid = lo + (hi - lo) / 2
+            // Median of three, placed at hi as the pivot.
+            if a[mid] > a[lo] { swap(a, mid, lo) }
+            if a[hi] > a[lo] { swap(a, hi, lo) }
+            if a[mid] > a[hi] { swap(a, mid, hi) }
+            let pivot = a[hi]
+            var store = lo
+            for i in lo..<hi where a[i] > pivot { swap(a, i, store); store += 1 }
+            swap(a, store, hi)
+            if store == target { return }
+            if store < target { lo = store + 1 } else { hi = store - 1 }
+        }
+    }
+
+    /// Sorts a[0..<n] in descending order (insertion sort for short runs, else quicksort).
+    static func sortDescending<T: Comparable>(_ a: UnsafeMutablePointer<T>, count n: Int) {
+        if n <= 32 {
+            if n < 2 { return }
+            for i in 1..<n {
+                let x = a[i]
+                var j = i
+                while j > 0 && a[j - 1] < x { a[j] = a[j - 1]; j -= 1 }
+                a[j] = x
+            }
+            return
+        }
+        let mid = n / 2
+        if a[mid] > a[0] { swap(a, mid, 0) }
+        if a[n - 1] > a[0] { swap(a, n - 1, 0) }
+        if a[mid] > a[n - 1] { swap(a, mid, n - 1) }
+        let pivot = a[n - 1]
+        var store = 0
+        for i in 0..<(n - 1) where a[i] > pivot { swap(a, i, store); store += 1 }
+        swap(a, store, n - 1)
+        sortDescending(a, count: store)
+        sortDescending(a + store + 1, count: n - store - 1)
+    }
+
+    @inline(__always) static func swap<T>(_ a: UnsafeMutablePointer<T>, _ i: Int, _ j: Int) {
+        let t = a[i]; a[i] = a[j]; a[j] = t
     }
 }
 
