@@ -27,7 +27,7 @@ let package = Package(
         // Llama layers on BLAS: forward (teacher) and forward + backward (student). Knows nothing of storage.
         .target(name: "Transformer", dependencies: ["COpenBLAS", "FastMath"], swiftSettings: optimise),
         // GGUF, dequantisation, BPE tokenizer, corpus packing, the dump loop.
-        .target(name: "Teacher", dependencies: ["LogitStore", "Transformer", "FastMath"], swiftSettings: optimise),
+        .target(name: "Teacher", dependencies: ["LogitStore", "Transformer", "FastMath", "CXXHash"], swiftSettings: optimise),
         // Student model, KD losses, schedules, AdamW, safetensors checkpoints, evaluation.
         .target(name: "Trainer", dependencies: ["LogitStore", "Transformer", "FastMath", "COpenBLAS"], swiftSettings: optimise),
         // The thin command-line front end.
