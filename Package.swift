@@ -30,11 +30,13 @@ let package = Package(
         .target(name: "Teacher", dependencies: ["LogitStore", "Transformer", "FastMath", "CXXHash"], swiftSettings: optimise),
         // Student model, KD losses, schedules, AdamW, safetensors checkpoints, evaluation.
         .target(name: "Trainer", dependencies: ["LogitStore", "Transformer", "FastMath", "COpenBLAS"], swiftSettings: optimise),
+        // NumPy .npy reading (memory-mapped) and writing; knows nothing of stores.
+        .target(name: "NumPyFiles", swiftSettings: optimise),
         // The thin command-line front end.
         .executableTarget(
             name: "logitstore",
             dependencies: [
-                "LogitStore", "Teacher", "Trainer",
+                "LogitStore", "Teacher", "Trainer", "NumPyFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimise
@@ -45,5 +47,6 @@ let package = Package(
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer"]),
+        .testTarget(name: "StorageCLITests", dependencies: ["NumPyFiles", "LogitStore"]),
     ]
 )

@@ -1,0 +1,235 @@
+/// One block's logical content, as the writer accumulates it.
+struct BlockContent {
+    var tokens: [UInt32] = []
+    var counts: [UInt32] = []
+    var ids: [UInt32] = []
+    var probs: [UInt16] = []
+    var targets: [UInt32]? = nil
+
+    var positionCount: Int { tokens.count }
+    var entryCount: Int { ids.count }
+    /// Logical raw size used for the block-size target: 4 B token + 4 B count (+ 4 B target) per position, 6 B per entry.
+    var logicalBytes: Int { tokens.count * (targets == nil ? 8 : 12) + ids.count * 6 }
+
+    mutating func removeAll() {
+        tokens.removeAll(keepingCapacity: true); counts.removeAll(keepingCapacity: true)
+        ids.removeAll(keepingCapacity: true); probs.removeAll(keepingCapacity: true)
+        targets?.removeAll(keepingCapacity: true)
+    }
+}
+
+/// How each stream is filtered: the writer's choice, recorded per stream in every block.
+public struct EncodingPlan: Sendable, Equatable {
+    public var tokens: FilterID = .shuffle
+    public var counts: FilterID = .shuffle
+    public var ids: FilterID = .shuffle
+    public var probs: FilterID = .deltaShuffle
+    public var targets: FilterID = .shuffle
+    public init() {}
+    /// The format's default choice (README "Storage engine" gives the measurements behind it).
+    public static let `default` = EncodingPlan()
+}
+
+/// Per-stream description of one block, as stored in its stream table.
+public struct StreamInfo: Sendable, Equatable {
+    /// Stream type id; `StreamType(rawValue:)` is nil for types this reader does not know.
+    public var type: UInt16
+    public var required: Bool
+    public var codec: UInt8
+    public var filter: UInt8
+    public var width: Int
+    /// Bytes stored in the file for this stream (after filter and codec).
+    public var storedBytes: Int
+    /// Bytes after the filter, before the codec (= elements × width).
+    public var rawBytes: Int
+    /// Payload offset relative to the start of the block.
+    var payloadOffset: Int
+
+    public var name: String { StreamType(rawValue: type)?.description ?? "unknown(\(type))" }
+}
+
+/// Serialises blocks: header, stream table, payloads.
+final class BlockEncoder {
+    private let compressor = Compressor()
+    private var raw: [UInt8] = []
+    private var payloads: [UInt8] = []
+
+    /// Encodes `c` and appends the block bytes to `out`. Returns the block's raw (filtered) byte count.
+    func encode(_ c: BlockContent, codec: Codec, plan: EncodingPlan, into out: inout [UInt8]) throws -> Int {
+        payloads.removeAll(keepingCapacity: true)
+        var descriptors: [(StreamType, UInt8, FilterID, Int, Int, Int)] = []  // type, codec, filter, width, stored, raw
+        func add<T: FixedWidthInteger & UnsignedInteger>(_ type: StreamType, _ values: [T], _ filter: FilterID, width fixed: Int? = nil) throws {
+            let w: Int
+            if let fixed { w = fixed } else {
+                var m: UInt32 = 0
+                for v in values { m = Swift.max(m, UInt32(truncatingIfNeeded: v)) }
+                w = Filters.width(forMax: m)
+            }
+            raw.removeAll(keepingCapacity: true)
+            values.withUnsafeBufferPointer { Filters.encode($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: values.count, width: w, filter: filter, into: &raw) }
+            let before = payloads.count
+            let used = try raw.withUnsafeBytes { try compressor.compress($0, codec: codec, into: &payloads) }
+            descriptors.append((type, used.rawValue, filter, w, payloads.count - before, raw.count))
+        }
+        try add(.tokens, c.tokens, plan.tokens)
+        try add(.counts, c.counts, plan.counts)
+        try add(.ids, c.ids, plan.ids)
+        try add(.probs, c.probs, plan.probs, width: 2)
+        if let t = c.targets { try add(.targetLogprobs, t, plan.targets, width: 4) }
+
+        out.put(UInt16(descriptors.count))
+        out.put(UInt16(0))
+        out.put(UInt32(c.positionCount))
+        out.put(UInt32(c.entryCount))
+        out.put(UInt32(0))
+        var rawTotal = 0
+        for (type, codecID, filter, w, stored, rawBytes) in descriptors {
+            out.put(type.rawValue)
+            out.append(type.required ? ShardLayout.requiredFlag : 0)
+            out.append(codecID)
+            out.append(filter.rawValue)
+            out.append(UInt8(w))
+            out.put(UInt16(0))
+            out.put(UInt32(stored))
+            out.put(UInt32(rawBytes))
+            rawTotal += rawBytes
+        }
+        out.append(contentsOf: payloads)
+        return rawTotal
+    }
+}
+
+/// A decoded block, reused across decodes.
+final class DecodedBlock {
+    var positionCount = 0
+    var entryCount = 0
+    var tokens: [UInt32] = []
+    /// positionCount + 1 local entry offsets.
+    var offsets: [Int] = [0]
+    var ids: [UInt32] = []
+    var probs: [Float16] = []
+    var targets: [Float]? = nil
+    /// Cache key.
+    var shard = -1
+    var block = -1
+}
+
+/// Parses a block's stream table (no decompression). `bytes` is the whole block.
+func parseStreamTable(_ bytes: UnsafeRawBufferPointer, file: String, block: Int,
+                      positions: Int, entries: Int) throws -> [StreamInfo] {
+    var c = ByteCursor(bytes.baseAddress!, count: bytes.count)
+    func bad(_ s: String) -> StoreError { .corrupt(file: file, block: block, detail: s) }
+    guard let n = c.read(UInt16.self), let r0 = c.read(UInt16.self), let np = c.read(UInt32.self),
+          let ne = c.read(UInt32.self), let r1 = c.read(UInt32.self) else { throw bad("block header truncated") }
+    guard r0 == 0, r1 == 0 else { throw bad("reserved block header bits are not zero") }
+    guard Int(np) == positions, Int(ne) == entries else {
+        throw bad("block header says \(np) positions / \(ne) entries, index says \(positions) / \(entries)")
+    }
+    var infos: [StreamInfo] = []
+    var payload = ShardLayout.blockHeaderSize + Int(n) * ShardLayout.streamDescriptorSize
+    guard payload <= bytes.count else { throw bad("stream table runs past the block end") }
+    for _ in 0..<Int(n) {
+        let type = c.read(UInt16.self)!, flags = c.read(UInt8.self)!, codec = c.read(UInt8.self)!
+        let filter = c.read(UInt8.self)!, width = c.read(UInt8.self)!, r2 = c.read(UInt16.self)!
+        let stored = Int(c.read(UInt32.self)!), raw = Int(c.read(UInt32.self)!)
+        guard flags & ~ShardLayout.requiredFlag == 0, r2 == 0 else { throw bad("reserved bits set in the descriptor of stream \(type)") }
+        guard stored <= bytes.count - payload else { throw bad("stream \(type) payload (\(stored) bytes) runs past the block end") }
+        infos.append(StreamInfo(type: type, required: flags & 1 != 0, codec: codec, filter: filter, width: Int(width),
+                                storedBytes: stored, rawBytes: raw, payloadOffset: payload))
+        payload += stored
+    }
+    guard payload == bytes.count else { throw bad("block has \(bytes.count - payload) bytes after its last stream") }
+    return infos
+}
+
+/// Decodes block bytes (checksum already verified by the caller) into `out`.
+final class BlockDecoder {
+    private let compressor = Compressor()
+    private var raw: UnsafeMutableRawPointer = .allocate(byteCount: 1 << 20, alignment: 64)
+    private var rawCapacity = 1 << 20
+    private var counts: [UInt32] = []
+
+    deinit { raw.deallocate() }
+
+    func decode(_ bytes: UnsafeRawBufferPointer, file: String, block: Int, positions: Int, entries: Int,
+                vocabSize: Int, into out: DecodedBlock) throws {
+        func bad(_ s: String) -> StoreError { .corrupt(file: file, block: block, detail: s) }
+        let infos = try parseStreamTable(bytes, file: file, block: block, positions: positions, entries: entries)
+        var seen = Set<UInt16>()
+        out.positionCount = positions
+        out.entryCount = entries
+        out.targets = nil
+        for info in infos {
+            guard seen.insert(info.type).inserted else { throw bad("stream \(info.name) appears twice") }
+            guard let type = StreamType(rawValue: info.type) else {
+                if info.required { throw bad("required stream type \(info.type) is unknown to this reader (format too new)") }
+                continue  // unknown optional stream: skipped
+            }
+            let n = type.perPosition ? positions : entries
+            guard let filter = FilterID(rawValue: info.filter) else { throw bad("stream \(type) has unknown filter \(info.filter)") }
+            guard let codec = CodecID(rawValue: info.codec) else { throw bad("stream \(type) has unknown codec \(info.codec)") }
+            let validWidth = type == .probs ? info.width == 2 : (type == .targetLogprobs ? info.width == 4 : [1, 2, 4].contains(info.width))
+            guard validWidth else { throw bad("stream \(type) has invalid width \(info.width)") }
+            guard info.rawBytes == n * info.width else { throw bad("stream \(type) raw size \(info.rawBytes) is not \(n) × \(info.width)") }
+            if info.rawBytes > rawCapacity {
+                raw.deallocate(); rawCapacity = info.rawBytes; raw = .allocate(byteCount: rawCapacity, alignment: 64)
+            }
+            let src = UnsafeRawBufferPointer(rebasing: bytes[info.payloadOffset..<(info.payloadOffset + info.storedBytes)])
+            if let err = compressor.decompress(src, codec: codec, into: UnsafeMutableRawBufferPointer(start: raw, count: info.rawBytes)) {
+                throw StoreError.codec(file: file, block: block, detail: "stream \(type): \(err)")
+            }
+            let r = raw.assumingMemoryBound(to: UInt8.self)
+            switch type {
+            case .tokens:
+                resize(&out.tokens, n)
+                out.tokens.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress!) }
+            case .counts:
+                resize(&counts, n)
+                counts.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress!) }
+            case .ids:
+                resize(&out.ids, n)
+                let maxID = out.ids.withUnsafeMutableBufferPointer { b -> UInt32 in
+                    Filters.decode(r, count: n, width: info.width, filter: filter, into: b.baseAddress!)
+                    var m: UInt32 = 0
+                    for v in b { m = Swift.max(m, v) }
+                    return m
+                }
+                if n > 0 && Int(maxID) >= vocabSize { throw bad("id \(maxID) is not below the vocabulary size \(vocabSize)") }
+            case .probs:
+                resize(&out.probs, n)
+                out.probs.withUnsafeMutableBufferPointer { b in
+                    b.withMemoryRebound(to: UInt16.self) { Filters.decode(r, count: n, width: 2, filter: filter, into: $0.baseAddress!) }
+                }
+            case .targetLogprobs:
+                var t = out.targets ?? []
+                resize(&t, n)
+                t.withUnsafeMutableBufferPointer { b in
+                    b.withMemoryRebound(to: UInt32.self) { Filters.decode(r, count: n, width: 4, filter: filter, into: $0.baseAddress!) }
+                }
+                out.targets = t
+            }
+        }
+        for t in StreamType.allCases where t.required && !seen.contains(t.rawValue) {
+            throw bad("required stream \(t) is missing")
+        }
+        // Counts → offsets, checked against the entry count.
+        resize(&out.offsets, positions + 1)
+        let total = out.offsets.withUnsafeMutableBufferPointer { o -> Int in
+            var s = 0
+            o[0] = 0
+            for j in 0..<positions { s += Int(counts[j]); o[j + 1] = s }
+            return s
+        }
+        guard total == entries else { throw bad("counts sum to \(total), the block holds \(entries) entries") }
+    }
+
+    @inline(__always) private func resize<T: FixedWidthInteger>(_ a: inout [T], _ n: Int) {
+        if a.count != n { if a.count > n { a.removeSubrange(n...) } else { a.append(contentsOf: repeatElement(0, count: n - a.count)) } }
+    }
+    @inline(__always) private func resize(_ a: inout [Float16], _ n: Int) {
+        if a.count != n { if a.count > n { a.removeSubrange(n...) } else { a.append(contentsOf: repeatElement(0, count: n - a.count)) } }
+    }
+    @inline(__always) private func resize(_ a: inout [Float], _ n: Int) {
+        if a.count != n { if a.count > n { a.removeSubrange(n...) } else { a.append(contentsOf: repeatElement(0, count: n - a.count)) } }
+    }
+}

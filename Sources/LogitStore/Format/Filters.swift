@@ -1,0 +1,101 @@
+/// Reversible filters applied to a stream before its codec (Spec/FORMAT.md §"Filters").
+///
+/// A stream is a sequence of unsigned integers of a logical width (u32 for tokens, counts, ids and
+/// target log-prob bits; u16 for float16 probability bits). It is stored at a physical width W ∈ {1, 2, 4}
+/// (every value must fit) after one of these filters.
+public enum FilterID: UInt8, Sendable, CaseIterable {
+    /// W-byte little-endian elements, one after the other.
+    case none = 0
+    /// Byte-shuffle (as Blosc / Parquet BYTE_STREAM_SPLIT): all first bytes, then all second bytes, ...
+    case shuffle = 1
+    /// d_i = v_{i-1} − v_i modulo 2^(8W) with v_{-1} = 0 (small for descending runs), then byte-shuffle.
+    case deltaShuffle = 2
+}
+
+enum Filters {
+    /// Encodes `count` values at physical width `width` with `filter`, appending count·width bytes to `out`.
+    /// The caller guarantees each value fits in `width` bytes.
+    static func encode<T: FixedWidthInteger & UnsignedInteger>(_ v: UnsafePointer<T>, count n: Int, width w: Int,
+                                                                filter: FilterID, into out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: n * w))
+        out.withUnsafeMutableBufferPointer { buf in
+            let d = buf.baseAddress! + start
+            switch filter {
+            case .none:
+                for i in 0..<n {
+                    let x = UInt32(truncatingIfNeeded: v[i])
+                    for b in 0..<w { d[i * w + b] = UInt8(truncatingIfNeeded: x >> (8 * UInt32(b))) }
+                }
+            case .shuffle:
+                shuffle(w, n, d) { UInt32(truncatingIfNeeded: v[$0]) }
+            case .deltaShuffle:
+                let mask: UInt32 = w == 4 ? .max : (1 << (8 * UInt32(w))) - 1
+                shuffle(w, n, d) { i in
+                    let prev: UInt32 = i == 0 ? 0 : UInt32(truncatingIfNeeded: v[i - 1])
+                    return (prev &- UInt32(truncatingIfNeeded: v[i])) & mask
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func shuffle(_ w: Int, _ n: Int, _ d: UnsafeMutablePointer<UInt8>, _ value: (Int) -> UInt32) {
+        switch w {
+        case 1: for i in 0..<n { d[i] = UInt8(truncatingIfNeeded: value(i)) }
+        case 2: for i in 0..<n { let x = value(i); d[i] = UInt8(truncatingIfNeeded: x); d[n + i] = UInt8(truncatingIfNeeded: x >> 8) }
+        default:
+            for i in 0..<n {
+                let x = value(i)
+                d[i] = UInt8(truncatingIfNeeded: x); d[n + i] = UInt8(truncatingIfNeeded: x >> 8)
+                d[2 * n + i] = UInt8(truncatingIfNeeded: x >> 16); d[3 * n + i] = UInt8(truncatingIfNeeded: x >> 24)
+            }
+        }
+    }
+
+    /// Decodes `n` values of physical width `w` from `src` (exactly n·w bytes) into `dst`.
+    static func decode<T: FixedWidthInteger & UnsignedInteger>(_ src: UnsafePointer<UInt8>, count n: Int, width w: Int,
+                                                                filter: FilterID, into dst: UnsafeMutablePointer<T>) {
+        switch filter {
+        case .none:
+            switch w {
+            case 1: for i in 0..<n { dst[i] = T(truncatingIfNeeded: src[i]) }
+            case 2: for i in 0..<n { dst[i] = T(truncatingIfNeeded: UInt32(src[2 * i]) | UInt32(src[2 * i + 1]) << 8) }
+            default:
+                for i in 0..<n {
+                    let x = UInt32(src[4 * i]) | UInt32(src[4 * i + 1]) << 8 | UInt32(src[4 * i + 2]) << 16 | UInt32(src[4 * i + 3]) << 24
+                    dst[i] = T(truncatingIfNeeded: x)
+                }
+            }
+        case .shuffle:
+            unshuffle(src, n, w, dst)
+        case .deltaShuffle:
+            unshuffle(src, n, w, dst)
+            let mask: UInt32 = w == 4 ? .max : (1 << (8 * UInt32(w))) - 1
+            var prev: UInt32 = 0
+            for i in 0..<n {
+                let cur = (prev &- UInt32(truncatingIfNeeded: dst[i])) & mask
+                dst[i] = T(truncatingIfNeeded: cur)
+                prev = cur
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func unshuffle<T: FixedWidthInteger & UnsignedInteger>(_ s: UnsafePointer<UInt8>, _ n: Int, _ w: Int, _ dst: UnsafeMutablePointer<T>) {
+        switch w {
+        case 1: for i in 0..<n { dst[i] = T(truncatingIfNeeded: s[i]) }
+        case 2: for i in 0..<n { dst[i] = T(truncatingIfNeeded: UInt32(s[i]) | UInt32(s[n + i]) << 8) }
+        default:
+            for i in 0..<n {
+                let x = UInt32(s[i]) | UInt32(s[n + i]) << 8 | UInt32(s[2 * n + i]) << 16 | UInt32(s[3 * n + i]) << 24
+                dst[i] = T(truncatingIfNeeded: x)
+            }
+        }
+    }
+
+    /// The smallest width in {1, 2, 4} that holds `maxValue`.
+    static func width(forMax maxValue: UInt32) -> Int {
+        maxValue <= 0xFF ? 1 : (maxValue <= 0xFFFF ? 2 : 4)
+    }
+}

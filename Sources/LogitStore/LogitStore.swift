@@ -1,1 +1,0 @@
-// The LogitStore module. See ../../../shared/ARCHITECTURE.md for its place.

@@ -1,0 +1,100 @@
+/// A memory-mapped shard with its parsed and bounds-checked footer index.
+final class OpenShard {
+    let name: String
+    let file: MappedFile
+    let blocks: [BlockEntry]
+    let sequences: [SequenceEntry]
+    let positions: Int
+    let entries: Int
+    let indexOffset: Int
+    let indexLength: Int
+    let hasTargets: Bool
+
+    init(path: String, name: String, entry: Manifest.ShardEntry, vocabSize: Int, verifyIndex: Bool) throws {
+        self.name = name
+        file = try MappedFile(path: path)
+        func bad(_ s: String) -> StoreError { .corrupt(file: name, block: nil, detail: s) }
+        let size = file.count
+        guard size == entry.bytes else {
+            throw bad("file is \(size) bytes, the manifest says \(entry.bytes)\(size < entry.bytes ? " (truncated)" : "")")
+        }
+        guard size >= ShardLayout.headerSize + ShardLayout.indexHeaderSize + ShardLayout.trailerSize else { throw bad("file too short for a shard (\(size) bytes)") }
+        var h = ByteCursor(file.base, count: size)
+        guard h.bytes(8)! == ShardLayout.headerMagic else { throw bad("bad magic at file start (not a logitstore shard)") }
+        let major = h.read(UInt16.self)!, _ = h.read(UInt16.self)!, flags = h.read(UInt32.self)!
+        let vocab = h.read(UInt64.self)!, reserved = h.read(UInt64.self)!
+        guard major == ShardLayout.versionMajor else { throw StoreError.incompatible("\(name) has shard format major version \(major); this reader reads version 1") }
+        guard flags == 0, reserved == 0 else { throw bad("reserved header bits are not zero") }
+        guard vocab == UInt64(vocabSize) else { throw bad("shard vocabulary \(vocab) differs from the manifest's \(vocabSize)") }
+
+        var t = ByteCursor(file.base, count: size, offset: size - ShardLayout.trailerSize)
+        let io = t.read(UInt64.self)!, il = t.read(UInt64.self)!, isum = t.read(UInt64.self)!
+        guard t.bytes(8)! == ShardLayout.trailerMagic else { throw bad("bad trailer magic (file truncated or not finished)") }
+        guard io >= UInt64(ShardLayout.headerSize), il >= UInt64(ShardLayout.indexHeaderSize),
+              io <= UInt64(size), il <= UInt64(size), io + il == UInt64(size - ShardLayout.trailerSize) else {
+            throw bad("index offset \(io) / length \(il) do not fit the file (\(size) bytes)")
+        }
+        indexOffset = Int(io); indexLength = Int(il)
+        let indexBytes = UnsafeRawBufferPointer(start: file.base + indexOffset, count: indexLength)
+        if verifyIndex && Checksum.xxh3(indexBytes) != isum {
+            throw StoreError.checksumMismatch(file: name, block: nil, what: "footer index")
+        }
+        var c = ByteCursor(file.base, count: indexOffset + indexLength, offset: indexOffset)
+        let nb = c.read(UInt64.self)!, ns = c.read(UInt64.self)!, np = c.read(UInt64.self)!, ne = c.read(UInt64.self)!
+        guard c.read(UInt64.self)! == 0 else { throw bad("reserved index field is not zero") }
+        let expected = UInt64(ShardLayout.indexHeaderSize).addingReportingOverflow(
+            nb.multipliedReportingOverflow(by: UInt64(ShardLayout.blockEntrySize)).partialValue
+            + ns.multipliedReportingOverflow(by: UInt64(ShardLayout.sequenceEntrySize)).partialValue).partialValue
+        guard nb < UInt64(size), ns < UInt64(size), expected == il else {
+            throw bad("index length \(il) does not match \(nb) blocks and \(ns) sequences")
+        }
+        var blocks: [BlockEntry] = []
+        blocks.reserveCapacity(Int(nb))
+        var pos: UInt64 = 0, ent: UInt64 = 0, end = UInt64(ShardLayout.headerSize)
+        for b in 0..<Int(nb) {
+            let e = BlockEntry(offset: c.read(UInt64.self)!, firstPosition: c.read(UInt64.self)!, firstEntry: c.read(UInt64.self)!,
+                               storedBytes: c.read(UInt32.self)!, rawBytes: c.read(UInt32.self)!, positionCount: c.read(UInt32.self)!,
+                               entryCount: c.read(UInt32.self)!, checksum: c.read(UInt64.self)!)
+            func badBlock(_ s: String) -> StoreError { .corrupt(file: name, block: b, detail: s) }
+            guard e.offset >= end, e.offset <= io, UInt64(e.storedBytes) <= io - e.offset else {
+                throw badBlock("block bytes [\(e.offset), +\(e.storedBytes)) overlap or leave the data area [\(end), \(io))")
+            }
+            guard e.firstPosition == pos, e.firstEntry == ent, e.positionCount > 0 else {
+                throw badBlock("block positions/entries are not contiguous (first position \(e.firstPosition), expected \(pos))")
+            }
+            pos += UInt64(e.positionCount); ent += UInt64(e.entryCount); end = e.offset + UInt64(e.storedBytes)
+            blocks.append(e)
+        }
+        guard pos == np, ent == ne else { throw bad("blocks hold \(pos) positions / \(ent) entries, the index says \(np) / \(ne)") }
+        var seqs: [SequenceEntry] = []
+        seqs.reserveCapacity(Int(ns))
+        var sp: UInt64 = 0
+        for _ in 0..<Int(ns) {
+            let s = SequenceEntry(firstPosition: c.read(UInt64.self)!, length: c.read(UInt64.self)!)
+            guard s.firstPosition == sp, s.length > 0, s.length <= np - sp else { throw bad("sequence table is not contiguous at position \(sp)") }
+            sp += s.length
+            seqs.append(s)
+        }
+        guard sp == np else { throw bad("sequences cover \(sp) of \(np) positions") }
+        guard Int(np) == entry.positions, Int(ns) == entry.sequences, Int(ne) == entry.entries else {
+            throw bad("index holds \(ns) sequences / \(np) positions / \(ne) entries, the manifest says \(entry.sequences) / \(entry.positions) / \(entry.entries)")
+        }
+        self.blocks = blocks; self.sequences = seqs; positions = Int(np); entries = Int(ne)
+        hasTargets = false
+    }
+
+    /// The block holding shard-local position `p` (binary search).
+    func blockIndex(forPosition p: Int) -> Int {
+        var lo = 0, hi = blocks.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) >> 1
+            if Int(blocks[mid].firstPosition) <= p { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    func blockBytes(_ b: Int) -> UnsafeRawBufferPointer {
+        let e = blocks[b]
+        return UnsafeRawBufferPointer(start: file.base + Int(e.offset), count: Int(e.storedBytes))
+    }
+}

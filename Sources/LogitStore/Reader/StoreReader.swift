@@ -1,0 +1,185 @@
+import Foundation
+
+/// Reads a store: memory-mapped shards, blocks decoded on demand into reused buffers with a small LRU cache.
+///
+/// Every block's XXH3-64 is checked before it is decoded unless `verifyChecksums` is false; a damaged
+/// block throws an error naming shard and block, never wrong data. Not thread-safe: open one reader per thread
+/// (opening is cheap; the OS shares the mapped pages).
+public final class StoreReader {
+    public let directory: String
+    public let manifest: Manifest
+    /// Verify each block's checksum before decoding it (default true).
+    public var verifyChecksums: Bool
+    /// Decoded blocks kept in memory (default 4).
+    public var cacheCapacity = 4
+
+    let shards: [OpenShard]
+    /// shardPositionStart[s] = global index of shard s's first position; one extra element at the end.
+    let shardPositionStart: [Int]
+    let shardSequenceStart: [Int]
+    private var cache: [DecodedBlock] = []
+    private var cacheStamp: [Int] = []
+    private var clock = 0
+    private let decoder = BlockDecoder()
+
+    public var sequenceCount: Int { shardSequenceStart.last! }
+    public var positionCount: Int { shardPositionStart.last! }
+    public var entryCount: Int { manifest.entryCount }
+    public var vocabSize: Int { manifest.vocabSize }
+    public var hasTargetLogprobs: Bool { manifest.targetLogprobs }
+    public var shardCount: Int { shards.count }
+
+    /// Opens the store at `directory`: reads the manifest, maps every shard and checks its header, trailer and index.
+    public init(directory: String, verifyChecksums: Bool = true) throws {
+        self.directory = directory
+        self.verifyChecksums = verifyChecksums
+        manifest = try Manifest.load(directory: directory)
+        var shards: [OpenShard] = []
+        var ps = [0], ss = [0]
+        for entry in manifest.shards {
+            let s = try OpenShard(path: directory + "/" + entry.file, name: entry.file, entry: entry,
+                                  vocabSize: manifest.vocabSize, verifyIndex: verifyChecksums)
+            shards.append(s)
+            ps.append(ps.last! + s.positions)
+            ss.append(ss.last! + s.sequences.count)
+        }
+        self.shards = shards
+        shardPositionStart = ps
+        shardSequenceStart = ss
+    }
+
+    // MARK: Addressing
+
+    private func shardIndex(forPosition p: Int) -> Int {
+        var lo = 0, hi = shards.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) >> 1
+            if shardPositionStart[mid] <= p { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    private func shardIndex(forSequence q: Int) -> Int {
+        var lo = 0, hi = shards.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) >> 1
+            if shardSequenceStart[mid] <= q { lo = mid } else { hi = mid - 1 }
+        }
+        return lo
+    }
+
+    /// Global positions of sequence `index` (precondition: 0 ≤ index < sequenceCount).
+    public func sequenceRange(_ index: Int) -> Range<Int> {
+        precondition(index >= 0 && index < sequenceCount, "sequence \(index) out of range 0..<\(sequenceCount)")
+        let s = shardIndex(forSequence: index)
+        let e = shards[s].sequences[index - shardSequenceStart[s]]
+        let start = shardPositionStart[s] + Int(e.firstPosition)
+        return start..<(start + Int(e.length))
+    }
+
+    /// The sequence holding global position `p`.
+    public func sequenceIndex(containing p: Int) throws -> Int {
+        guard p >= 0 && p < positionCount else { throw StoreError.outOfRange("position \(p) (store has \(positionCount))") }
+        let s = shardIndex(forPosition: p)
+        let local = UInt64(p - shardPositionStart[s])
+        let seqs = shards[s].sequences
+        var lo = 0, hi = seqs.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) >> 1
+            if seqs[mid].firstPosition <= local { lo = mid } else { hi = mid - 1 }
+        }
+        return shardSequenceStart[s] + lo
+    }
+
+    // MARK: Reading
+
+    /// One whole sequence.
+    public func sequence(_ index: Int) throws -> SequenceRecord {
+        guard index >= 0 && index < sequenceCount else { throw StoreError.outOfRange("sequence \(index) (store has \(sequenceCount))") }
+        return try positions(sequenceRange(index))
+    }
+
+    /// Any global position range; it may cross sequence, block and shard boundaries.
+    public func positions(_ range: Range<Int>) throws -> SequenceRecord {
+        var r = SequenceRecord()
+        try read(range, into: &r)
+        return r
+    }
+
+    /// Like `positions(_:)` but reuses `record`'s storage (for streaming without allocation).
+    public func read(_ range: Range<Int>, into record: inout SequenceRecord) throws {
+        guard range.lowerBound >= 0, range.upperBound <= positionCount else {
+            throw StoreError.outOfRange("positions \(range) (store has \(positionCount))")
+        }
+        record.tokens.removeAll(keepingCapacity: true)
+        record.offsets.removeAll(keepingCapacity: true)
+        record.offsets.append(0)
+        record.ids.removeAll(keepingCapacity: true)
+        record.probs.removeAll(keepingCapacity: true)
+        if hasTargetLogprobs {
+            if record.targetLogprobs == nil { record.targetLogprobs = [] }
+            record.targetLogprobs!.removeAll(keepingCapacity: true)
+        } else { record.targetLogprobs = nil }
+        var p = range.lowerBound
+        while p < range.upperBound {
+            let s = shardIndex(forPosition: p)
+            let local = p - shardPositionStart[s]
+            let b = shards[s].blockIndex(forPosition: local)
+            let blk = try decoded(shard: s, block: b)
+            let first = Int(shards[s].blocks[b].firstPosition)
+            let a = local - first
+            let e = Swift.min(blk.positionCount, a + (range.upperBound - p))
+            append(blk, a, e, to: &record)
+            p += e - a
+        }
+    }
+
+    @inline(__always)
+    private func append(_ blk: DecodedBlock, _ a: Int, _ e: Int, to r: inout SequenceRecord) {
+        r.tokens.append(contentsOf: blk.tokens[a..<e])
+        let ea = blk.offsets[a], ee = blk.offsets[e]
+        let shift = r.ids.count - ea
+        for j in (a + 1)...e { r.offsets.append(blk.offsets[j] + shift) }
+        r.ids.append(contentsOf: blk.ids[ea..<ee])
+        r.probs.append(contentsOf: blk.probs[ea..<ee])
+        if r.targetLogprobs != nil {
+            r.targetLogprobs!.append(contentsOf: blk.targets![a..<e])
+        }
+    }
+
+    /// The decoded block (from the cache when present).
+    func decoded(shard s: Int, block b: Int) throws -> DecodedBlock {
+        for (i, c) in cache.enumerated() where c.shard == s && c.block == b {
+            clock += 1; cacheStamp[i] = clock
+            return c
+        }
+        let target: DecodedBlock
+        let slot: Int
+        if cache.count < Swift.max(1, cacheCapacity) {
+            target = DecodedBlock(); cache.append(target); cacheStamp.append(0); slot = cache.count - 1
+        } else {
+            slot = cacheStamp.indices.min { cacheStamp[$0] < cacheStamp[$1] }!
+            target = cache[slot]
+        }
+        target.shard = -1; target.block = -1
+        try decode(shard: s, block: b, into: target)
+        target.shard = s; target.block = b
+        clock += 1; cacheStamp[slot] = clock
+        return target
+    }
+
+    func decode(shard s: Int, block b: Int, into target: DecodedBlock, forceVerify: Bool = false) throws {
+        let sh = shards[s]
+        let e = sh.blocks[b]
+        let bytes = sh.blockBytes(b)
+        if (verifyChecksums || forceVerify) && Checksum.xxh3(bytes) != e.checksum {
+            throw StoreError.checksumMismatch(file: sh.name, block: b, what: "block data")
+        }
+        try decoder.decode(bytes, file: sh.name, block: b, positions: Int(e.positionCount), entries: Int(e.entryCount),
+                           vocabSize: vocabSize, into: target)
+        if hasTargetLogprobs && target.targets == nil {
+            throw StoreError.corrupt(file: sh.name, block: b, detail: "target-log-prob stream missing (the manifest says the store has it)")
+        }
+        if !hasTargetLogprobs { target.targets = nil }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// Read-time processing of stored distributions into training targets.
+public struct TargetOptions: Sendable, Equatable {
+    /// Re-truncation: keep the shortest prefix whose (stored, un-normalised) mass reaches `topP`; 1 keeps all.
+    public var topP: Double = 1
+    /// Then keep at most `topK` entries.
+    public var topK: Int = .max
+    /// Temperature τ over the kept set: q_i ∝ p_i^(1/τ).
+    public var temperature: Double = 1
+    /// false: targets renormalised over the kept set (Σq = 1).
+    /// true: the kept targets sum to the kept mass K = Σp_i and `droppedMass` holds 1 − K (one extra bucket).
+    public var droppedMassBucket: Bool = false
+
+    public init(topP: Double = 1, topK: Int = .max, temperature: Double = 1, droppedMassBucket: Bool = false) {
+        self.topP = topP; self.topK = topK; self.temperature = temperature; self.droppedMassBucket = droppedMassBucket
+    }
+}
+
+/// Sparse training targets for a run of positions.
+public struct SparseTargets: Sendable, Equatable {
+    /// positions + 1 offsets into ids / probs.
+    public var offsets: [Int]
+    public var ids: [UInt32]
+    public var probs: [Float]
+    /// Per position, 1 − (kept mass), when `droppedMassBucket` was requested.
+    public var droppedMass: [Float]?
+
+    public init(offsets: [Int] = [0], ids: [UInt32] = [], probs: [Float] = [], droppedMass: [Float]? = nil) {
+        self.offsets = offsets; self.ids = ids; self.probs = probs; self.droppedMass = droppedMass
+    }
+}
+
+extension SequenceRecord {
+    /// Re-truncates to p' and k', applies temperature τ over the kept set, then renormalises or adds the
+    /// dropped-mass bucket (Spec/FORMAT.md §"Read-time targets" defines the arithmetic).
+    ///
+    /// With the bucket, τ reshapes the kept entries only: q_i = K · p_i^(1/τ) / Σ_kept p_j^(1/τ), bucket = 1 − K,
+    /// where K = Σ_kept p_i (clamped to [0, 1]). With τ = 1 that is q_i = p_i.
+    public func targets(_ o: TargetOptions) -> SparseTargets {
+        var out = SparseTargets()
+        fillTargets(o, into: &out)
+        return out
+    }
+
+    /// Like `targets(_:)`, reusing `out`'s storage.
+    public func fillTargets(_ o: TargetOptions, into out: inout SparseTargets) {
+        out.offsets.removeAll(keepingCapacity: true); out.offsets.append(0)
+        out.ids.removeAll(keepingCapacity: true)
+        out.probs.removeAll(keepingCapacity: true)
+        if o.droppedMassBucket {
+            if out.droppedMass == nil { out.droppedMass = [] }
+            out.droppedMass!.removeAll(keepingCapacity: true)
+        } else { out.droppedMass = nil }
+        let invT = 1 / o.temperature
+        let p = o.topP, k = Swift.max(0, o.topK)
+        for j in 0..<tokens.count {
+            let a = offsets[j], b = offsets[j + 1]
+            var n = 0
+            var mass = 0.0
+            // Prefix: stop once the mass reaches p' or k' entries are kept.
+            var i = a
+            while i < b && n < k {
+                mass += Double(Float(probs[i]))
+                n += 1; i += 1
+                if mass >= p { break }
+            }
+            let start = out.probs.count
+            var z = 0.0
+            for e in a..<(a + n) {
+                let q = invT == 1 ? Double(Float(probs[e])) : pow(Double(Float(probs[e])), invT)
+                out.ids.append(ids[e]); out.probs.append(Float(q)); z += q
+            }
+            let kept = Swift.min(1, Swift.max(0, mass))
+            let scale: Double
+            if o.droppedMassBucket { scale = invT == 1 ? 1 : (z > 0 ? kept / z : 0) } else { scale = z > 0 ? 1 / z : 0 }
+            if scale != 1 { for e in start..<out.probs.count { out.probs[e] = Float(Double(out.probs[e]) * scale) } }
+            if o.droppedMassBucket { out.droppedMass!.append(Float(1 - kept)) }
+            out.offsets.append(out.probs.count)
+        }
+    }
+}

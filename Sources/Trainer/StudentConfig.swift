@@ -1,0 +1,75 @@
+import Foundation
+
+/// The student's shape as a user writes it in `student.json`:
+/// `{"layers": 4, "dim": 128, "heads": 4, "kv_heads": 2, "ffn_dim": 384, "tied_embeddings": true}`.
+/// The vocabulary is not part of it: it comes from the store the student trains on.
+public struct StudentConfig: Codable, Equatable, Sendable {
+    public var layers: Int
+    public var dim: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var ffnDim: Int
+    public var tiedEmbeddings: Bool
+    /// RMSNorm epsilon (optional in the file; 1e-5).
+    public var normEps: Float
+    /// RoPE base (optional in the file; 10000).
+    public var ropeBase: Float
+
+    enum CodingKeys: String, CodingKey {
+        case layers, dim, heads
+        case kvHeads = "kv_heads"
+        case ffnDim = "ffn_dim"
+        case tiedEmbeddings = "tied_embeddings"
+        case normEps = "norm_eps"
+        case ropeBase = "rope_base"
+    }
+
+    public init(layers: Int, dim: Int, heads: Int, kvHeads: Int, ffnDim: Int, tiedEmbeddings: Bool,
+                normEps: Float = 1e-5, ropeBase: Float = 10000) {
+        self.layers = layers; self.dim = dim; self.heads = heads; self.kvHeads = kvHeads
+        self.ffnDim = ffnDim; self.tiedEmbeddings = tiedEmbeddings; self.normEps = normEps; self.ropeBase = ropeBase
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        layers = try c.decode(Int.self, forKey: .layers)
+        dim = try c.decode(Int.self, forKey: .dim)
+        heads = try c.decode(Int.self, forKey: .heads)
+        kvHeads = try c.decodeIfPresent(Int.self, forKey: .kvHeads) ?? heads
+        ffnDim = try c.decode(Int.self, forKey: .ffnDim)
+        tiedEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tiedEmbeddings) ?? true
+        normEps = try c.decodeIfPresent(Float.self, forKey: .normEps) ?? 1e-5
+        ropeBase = try c.decodeIfPresent(Float.self, forKey: .ropeBase) ?? 10000
+    }
+
+    /// Checks the shape is one the layers can run.
+    public func validate() throws {
+        func bad(_ s: String) -> TrainerError { .invalidConfig(s) }
+        guard layers >= 1 else { throw bad("layers must be at least 1 (got \(layers))") }
+        guard dim >= 2, heads >= 1, dim % heads == 0 else { throw bad("dim (\(dim)) must be a positive multiple of heads (\(heads))") }
+        guard (dim / heads) % 2 == 0 else { throw bad("head dimension dim/heads = \(dim / heads) must be even for RoPE") }
+        guard kvHeads >= 1, heads % kvHeads == 0 else { throw bad("heads (\(heads)) must be a multiple of kv_heads (\(kvHeads))") }
+        guard ffnDim >= 1 else { throw bad("ffn_dim must be positive (got \(ffnDim))") }
+        guard normEps > 0, ropeBase > 1 else { throw bad("norm_eps must be > 0 and rope_base > 1") }
+    }
+
+    /// Reads and validates a config file.
+    public static func load(path: String) throws -> StudentConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TrainerError.io(path: path, reason: "cannot read the student config (missing or unreadable)")
+        }
+        let config: StudentConfig
+        do { config = try JSONDecoder().decode(StudentConfig.self, from: data) } catch {
+            throw TrainerError.invalidConfig("\(path) is not a valid student config JSON (needs layers, dim, heads, kv_heads, ffn_dim, tied_embeddings): \(error)")
+        }
+        try config.validate()
+        return config
+    }
+
+    /// Weights in the model for a vocabulary of `vocab` tokens.
+    public func parameterCount(vocab: Int) -> Int {
+        let hd = dim / heads
+        let perLayer = 2 * dim + dim * heads * hd + 2 * dim * kvHeads * hd + heads * hd * dim + 3 * dim * ffnDim
+        return vocab * dim * (tiedEmbeddings ? 1 : 2) + layers * perLayer + dim
+    }
+}

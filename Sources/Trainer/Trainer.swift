@@ -1,1 +1,0 @@
-// The Trainer module. See ../../../shared/ARCHITECTURE.md for its place.

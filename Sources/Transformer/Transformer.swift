@@ -1,1 +1,0 @@
-// The Transformer module. See ../../../shared/ARCHITECTURE.md for its place.

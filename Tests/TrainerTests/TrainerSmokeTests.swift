@@ -1,6 +1,0 @@
-import XCTest
-@testable import Trainer
-
-final class TrainerSmokeTests: XCTestCase {
-    func testModuleLinks() { XCTAssertTrue(true) }
-}
