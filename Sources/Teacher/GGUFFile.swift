@@ -126,6 +126,9 @@ public final class GGUFFile: @unchecked Sendable {
 
     deinit { munmap(UnsafeMutableRawPointer(mutating: base), length) }
 
+    var mappedBase: UnsafeRawPointer { base }
+    var mappedLength: Int { length }
+
     /// The tensor info named `name`, or nil.
     public func tensor(_ name: String) -> GGUFTensorInfo? { tensorIndex[name].map { tensors[$0] } }
 
