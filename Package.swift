@@ -32,21 +32,26 @@ let package = Package(
         .target(name: "Trainer", dependencies: ["LogitStore", "Transformer", "FastMath", "COpenBLAS"], swiftSettings: optimise),
         // NumPy .npy reading (memory-mapped) and writing; knows nothing of stores.
         .target(name: "NumPyFiles", swiftSettings: optimise),
+        // Import and export between stores and the NumPy files Python teacher jobs hand over.
+        .target(name: "StoreInterchange", dependencies: ["LogitStore", "NumPyFiles"], swiftSettings: optimise),
         // The thin command-line front end.
         .executableTarget(
             name: "logitstore",
             dependencies: [
-                "LogitStore", "Teacher", "Trainer", "NumPyFiles",
+                "LogitStore", "Teacher", "Trainer", "NumPyFiles", "StoreInterchange",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: optimise
         ),
+
+        // Transformer benchmark (Tools/bench-transformer runs it against PyTorch).
+        .executableTarget(name: "TransformerBench", dependencies: ["Transformer", "FastMath"], path: "Tools/TransformerBench", swiftSettings: optimise),
 
         .testTarget(name: "FastMathTests", dependencies: ["FastMath"]),
         .testTarget(name: "LogitStoreTests", dependencies: ["LogitStore"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer"]),
-        .testTarget(name: "StorageCLITests", dependencies: ["NumPyFiles", "LogitStore"]),
+        .testTarget(name: "StorageCLITests", dependencies: ["NumPyFiles", "StoreInterchange", "LogitStore"]),
     ]
 )

@@ -9,7 +9,7 @@ extension FastMath {
         var m = Vector(repeating: -.infinity)
         while i + width <= n {
             let v = UnsafeRawPointer(base + i).loadUnaligned(as: Vector.self)
-            m = pointwiseMax(m, v)
+            m.replace(with: v, where: v .> m)  // (pointwiseMax is not inlined and is much slower)
             i += width
         }
         var s = m.max()

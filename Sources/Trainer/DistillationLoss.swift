@@ -132,16 +132,19 @@ public struct DistillationLoss: Sendable, Equatable {
             tauS = tn * Double(sigmaS)
         }
 
-        // Teacher target q ∝ p^(1/τ_t) over the categories.
+        // Teacher target: q ∝ p^(1/τ_t) over the kept entries. With a bucket, as in the store's own
+        // read-time arithmetic, τ reshapes the kept entries only: they keep their total mass 1 − dropped.
         var qMax = -Float.infinity
         let invT = Float(1 / tauT)
-        for c in 0..<nCat {
+        for c in 0..<k {
             let lq = ws.p[c] > 0 ? FastMath.log(ws.p[c]) * invT : -.infinity
             ws.q[c] = lq; qMax = Swift.max(qMax, lq)
         }
         var qSum: Float = 0
-        for c in 0..<nCat { let e = ws.q[c] == -.infinity ? 0 : Foundation.exp(ws.q[c] - qMax); ws.q[c] = e; qSum += e }
-        for c in 0..<nCat { ws.q[c] /= qSum }
+        for c in 0..<k { let e = ws.q[c] == -.infinity ? 0 : Foundation.exp(ws.q[c] - qMax); ws.q[c] = e; qSum += e }
+        let keptMass: Float = hasBucket ? Swift.max(1 - ws.p[k], 0) : 1
+        for c in 0..<k { ws.q[c] *= keptMass / qSum }
+        if hasBucket { ws.q[k] = ws.p[k] }
 
         // Student softmax at τ_s into scratch; softmax at 1 into the row (shared when τ_s = 1).
         let s = ws.scratch

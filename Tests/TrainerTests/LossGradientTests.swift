@@ -41,7 +41,11 @@ final class LossGradientTests: XCTestCase {
         case .adaKDStd(let lo, let hi, let sm): tauT = lo + (hi - lo) * min(std(keptLogs) / sm, 1); tauS = tauT
         case .normKD(let tn): tauT = tn * std(keptLogs); tauS = tn * std(z)
         }
-        let qr = p.map { pow($0, 1 / tauT) }; let qs = qr.reduce(0, +); let q = qr.map { $0 / qs }
+        // Kept entries are power-transformed and keep their mass; the bucket is left as it is.
+        let kept = t.probs.map(Double.init)
+        let qr = kept.map { pow($0, 1 / tauT) }; let qs = qr.reduce(0, +)
+        var q = qr.map { $0 / qs * kept.reduce(0, +) }
+        if let d = t.dropped { q.append(Double(d)) }
         let s = softmax(z.map { $0 / tauS })
         var pi = t.ids.map { s[Int($0)] }
         let k = t.ids.count

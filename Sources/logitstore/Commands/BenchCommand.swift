@@ -1,7 +1,9 @@
 import ArgumentParser
 
-// Placeholder until its owner lands the real command.
+/// `logitstore bench write|read`: the storage engine's throughput, as JSON (Tools/bench-storage drives it).
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "(not yet implemented)")
-    func run() async throws { throw ValidationError("'bench' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmark the writer (rows/s from full logits) or the reader (positions/s, random sequence latency).",
+        subcommands: [BenchWriteCommand.self, BenchReadCommand.self])
 }

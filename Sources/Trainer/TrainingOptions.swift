@@ -1,0 +1,79 @@
+import Foundation
+
+/// Everything that defines a training run (saved with checkpoints; a resumed run reuses it).
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    // Data
+    /// Positions per training window; a stored sequence is read as consecutive windows of this length
+    /// (its last partial window is dropped). nil: the first stored sequence's length.
+    public var seqLen: Int?
+    public var batchSize: Int = 8
+    /// Stop after this many training positions (rounded up to whole steps).
+    public var maxTokens: Int = 1_000_000
+    public var seed: UInt64 = 1
+
+    // Loss
+    public var kdLoss: KDLossKind = .kld
+    public var temperature: TemperatureMode = .fixed(1)
+    /// Read-time re-truncation of the teacher targets (p' ≤ p, k' ≤ k of the store).
+    public var targetTopP: Double = 1
+    public var targetTopK: Int = .max
+    /// Targets carry the dropped mass as one extra bucket instead of being re-normalised.
+    public var droppedMassBucket: Bool = false
+    public var alpha: AlphaSchedule = .constant(0)
+
+    // Optimisation
+    public var lr: LRSchedule = LRSchedule(kind: .cosine, peak: 3e-3, minimum: 3e-4, warmup: 0.02)
+    public var adamw = AdamW.Settings()
+    /// Rows of the LM head computed at once (chunk × vocab floats are held).
+    public var chunkRows: Int = 64
+
+    // Evaluation and checkpoints
+    /// Evaluate every this many steps (0: only at the end).
+    public var evalEvery: Int = 0
+    /// Held-out positions evaluated at most (windows taken in store order).
+    public var evalPositions: Int = 65_536
+    /// Hold out the last this many sequences of the training store (when no separate eval store is given).
+    public var holdoutSequences: Int = 0
+    /// Write a checkpoint every this many steps (0: only at the end).
+    public var checkpointEvery: Int = 0
+
+    public init() {}
+
+    /// `lm`: α = 0, the baseline.  `pd-star`: top-0.95-50, τ = 2, KLD, WSD-α (α_max 0.9), WSD learning rate.
+    public mutating func apply(preset: String) throws {
+        switch preset {
+        case "lm":
+            alpha = .constant(0)
+            lr.kind = .cosine
+        case "pd-star", "pdstar", "pd*":
+            targetTopP = 0.95; targetTopK = 50
+            temperature = .fixed(2)
+            kdLoss = .kld
+            alpha = .paperWSD(max: 0.9)
+            lr = LRSchedule(kind: .wsd, peak: lr.peak, minimum: lr.minimum, warmup: lr.warmup, decay: 0.1)
+        default:
+            throw TrainerError.invalidOption("unknown preset '\(preset)' (use lm or pd-star)")
+        }
+    }
+
+    public func validate() throws {
+        func bad(_ s: String) -> TrainerError { .invalidOption(s) }
+        if let t = seqLen, t < 1 { throw bad("--seq-len must be at least 1") }
+        guard batchSize >= 1 else { throw bad("--batch-size must be at least 1") }
+        guard maxTokens >= 1 else { throw bad("--max-tokens must be at least 1") }
+        guard targetTopP > 0, targetTopP <= 1 else { throw bad("--target-top-p must be in (0, 1]") }
+        guard targetTopK >= 1 else { throw bad("--target-top-k must be at least 1") }
+        guard chunkRows >= 1 else { throw bad("chunk rows must be at least 1") }
+        guard evalEvery >= 0, checkpointEvery >= 0, evalPositions >= 1, holdoutSequences >= 0 else {
+            throw bad("--eval-every, --checkpoint-every and --holdout-sequences must be ≥ 0, --eval-positions ≥ 1")
+        }
+        try temperature.validate()
+        try alpha.validate()
+        try lr.validate()
+    }
+
+    /// One line naming the loss configuration, for logs and tables.
+    public var label: String {
+        "kd=\(kdLoss.rawValue) \(temperature.label) alpha=\(alpha.label) top-p=\(targetTopP) top-k=\(targetTopK == .max ? "all" : String(targetTopK))\(droppedMassBucket ? " bucket" : "") lr=\(lr.kind.rawValue)(\(lr.peak))"
+    }
+}

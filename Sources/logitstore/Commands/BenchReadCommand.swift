@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import LogitStore
+
+/// `logitstore bench read STORE`: sequential decode throughput and random whole-sequence latency.
+struct BenchReadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "read",
+        abstract: "Time sequential decode (positions/s) and random whole-sequence reads (ms, p50/p99).",
+        discussion: """
+        Sequential: every sequence in order into one reused record, best of --repeat passes. Random: --samples reads of \
+        uniformly drawn whole sequences (seeded), each timed alone, on a fresh reader. Block checksums are verified \
+        unless --no-verify. Single-threaded; pin it to one core (taskset -c 0) for the one-core figure. The shards are \
+        memory-mapped, so the figures are for a warm page cache after the first pass.
+        """)
+
+    @Argument(help: "The store directory.") var store: String
+    @Option(name: .customLong("repeat"), help: "Sequential passes; the best is reported.") var repeats: Int = 3
+    @Option(help: "Random sequence reads.") var samples: Int = 500
+    @Option(help: "Seed of the random sequence choice.") var seed: UInt64 = 1
+    @Flag(name: .customLong("no-verify"), help: "Skip block checksums.") var noVerify = false
+
+    struct Result: Encodable {
+        let positions: Int, sequences: Int, entries: Int, verifyChecksums: Bool
+        let positionsPerSecond: Double, entriesPerSecond: Double, sequentialSecondsBest: Double
+        let randomSamples: Int, randomSequenceMsP50: Double, randomSequenceMsP99: Double, randomSequenceMsMean: Double
+        let meanSequenceLength: Double, cacheCapacityBlocks: Int
+        enum CodingKeys: String, CodingKey {
+            case positions, sequences, entries
+            case verifyChecksums = "verify_checksums"
+            case positionsPerSecond = "positions_per_second", entriesPerSecond = "entries_per_second"
+            case sequentialSecondsBest = "sequential_seconds_best"
+            case randomSamples = "random_samples", randomSequenceMsP50 = "random_sequence_ms_p50"
+            case randomSequenceMsP99 = "random_sequence_ms_p99", randomSequenceMsMean = "random_sequence_ms_mean"
+            case meanSequenceLength = "mean_sequence_length", cacheCapacityBlocks = "cache_capacity_blocks"
+        }
+    }
+
+    func run() async throws {
+        let reader = try StoreReader(directory: store, verifyChecksums: !noVerify)
+        let s = reader.sequenceCount
+        guard s > 0 else { throw ValidationError("\(store) holds no sequences") }
+        var record = SequenceRecord()
+        var best = Double.infinity
+        var checksum = 0
+        for _ in 0..<max(1, repeats) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            for q in 0..<s {
+                try reader.read(reader.sequenceRange(q), into: &record)
+                checksum &+= record.ids.count
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        guard checksum == reader.entryCount * max(1, repeats) else {
+            throw ValidationError("sequential pass decoded \(checksum) entries, expected \(reader.entryCount * max(1, repeats))")
+        }
+
+        let fresh = try StoreReader(directory: store, verifyChecksums: !noVerify)
+        var rng = SplitMix64(seed: seed)
+        var ms: [Double] = []
+        ms.reserveCapacity(samples)
+        for _ in 0..<max(1, samples) {
+            let q = Int(rng.next() % UInt64(s))
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try fresh.read(fresh.sequenceRange(q), into: &record)
+            ms.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+        }
+        ms.sort()
+        func pct(_ p: Double) -> Double { ms[min(ms.count - 1, Int((p * Double(ms.count - 1)).rounded()))] }
+        try printJSON(Result(
+            positions: reader.positionCount, sequences: s, entries: reader.entryCount, verifyChecksums: !noVerify,
+            positionsPerSecond: Double(reader.positionCount) / best, entriesPerSecond: Double(reader.entryCount) / best,
+            sequentialSecondsBest: best, randomSamples: ms.count, randomSequenceMsP50: pct(0.5), randomSequenceMsP99: pct(0.99),
+            randomSequenceMsMean: ms.reduce(0, +) / Double(ms.count),
+            meanSequenceLength: Double(reader.positionCount) / Double(s), cacheCapacityBlocks: fresh.cacheCapacity))
+    }
+}
+
+/// A small, fast, seedable generator (SplitMix64) so benchmark choices are reproducible.
+struct SplitMix64 {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
