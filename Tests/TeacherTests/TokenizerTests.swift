@@ -21,20 +21,21 @@ final class PreTokenizerTests: XCTestCase {
     }
 }
 
-final class BPETokenizerTests: XCTestCase {
-    /// A tiny vocabulary: the 256 byte tokens plus a few merges.
-    func tiny() throws -> BPETokenizer {
-        var tokens = BPETokenizer.byteToScalar.map { String(Character($0)) }
-        let merges = ["h e", "l l", "he ll", "o Ġ", "hell o", "Ġ w", "Ġw o", "r l", "Ġwo rl"]
-        for m in merges { tokens.append(m.replacingOccurrences(of: " ", with: "")) }
-        tokens.append("<eos>")
-        var types = Array(repeating: 1, count: tokens.count)
-        types[tokens.count - 1] = 3
-        return try BPETokenizer(tokens: tokens, merges: merges, tokenTypes: types, eosID: UInt32(tokens.count - 1))
-    }
+/// A tiny vocabulary: the 256 byte tokens plus a few merges.
+func tinyTokenizer() throws -> BPETokenizer {
+    var tokens = BPETokenizer.byteToScalar.map { String(Character($0)) }
+    let merges = ["h e", "l l", "he ll", "o Ġ", "hell o", "Ġ w", "Ġw o", "r l", "Ġwo rl"]
+    for m in merges { tokens.append(m.replacingOccurrences(of: " ", with: "")) }
+    tokens.append("<eos>")
+    var types = Array(repeating: 1, count: tokens.count)
+    types[tokens.count - 1] = 3
+    return try BPETokenizer(tokens: tokens, merges: merges, tokenTypes: types, eosID: UInt32(tokens.count - 1))
+}
 
+
+final class BPETokenizerTests: XCTestCase {
     func testMergesFollowRankOrder() throws {
-        let t = try tiny()
+        let t = try tinyTokenizer()
         let id = { (s: String) in UInt32(t.tokens.firstIndex(of: s)!) }
         // "hello" → h e l l o → he ll o → hell o → hello? "hell o" merges to "hello" (rank 4).
         XCTAssertEqual(t.encode("hello"), [id("hello")])
@@ -47,7 +48,7 @@ final class BPETokenizerTests: XCTestCase {
     }
 
     func testByteLevelRoundTripOfArbitraryText() throws {
-        let t = try tiny()
+        let t = try tinyTokenizer()
         for s in ["", " ", "\n\n\t  x", "Grüße, 世界! 😀👍🏽", "a\u{0}b\u{7F}", "1 2 3 ٣ ½", String(repeating: "ab ", count: 100)] {
             XCTAssertEqual(try t.decode(t.encode(s)), s)
         }
