@@ -46,6 +46,8 @@ let package = Package(
             swiftSettings: optimise
         ),
 
+        // Storage lab: generates Spec/vectors and measures codec/filter choices (Tools/storage-lab).
+        .executableTarget(name: "storage-lab", dependencies: ["LogitStore"], path: "Tools/storage-lab", swiftSettings: optimise),
         // Transformer benchmark (Tools/bench-transformer runs it against PyTorch).
         .executableTarget(name: "TransformerBench", dependencies: ["Transformer", "FastMath"], path: "Tools/TransformerBench", swiftSettings: optimise),
 

@@ -22,9 +22,12 @@ public struct StepReport: Codable, Sendable {
     public var lr: Double
     public var gradNorm: Double
     public var seconds: Double
+    /// Where the step's time went: reading the batch, model forward, LM head + loss, model backward, AdamW.
+    public var dataSeconds = 0.0, forwardSeconds = 0.0, headSeconds = 0.0, backwardSeconds = 0.0, optimizerSeconds = 0.0
     enum CodingKeys: String, CodingKey {
         case step, tokens, loss, alpha, lr, seconds
         case totalSteps = "total_steps", lmCE = "lm_ce", kd = "kd", gradNorm = "grad_norm"
+        case dataSeconds = "data_s", forwardSeconds = "forward_s", headSeconds = "head_loss_s", backwardSeconds = "backward_s", optimizerSeconds = "optimizer_s"
     }
 }
 
@@ -158,25 +161,33 @@ public final class TrainingRun {
         let t0 = Date()
         var batch = Batch()
         try train.fill(&batch, windows: options.batchSize)
+        let t1 = Date()
         let alpha = options.alpha.alpha(step: step, totalSteps: totalSteps)
         let lr = options.lr.rate(step: step, totalSteps: totalSteps)
         model.zeroGradients()
         let hidden = try batch.tokens.withUnsafeBufferPointer {
             try model.forward(tokens: $0, batch: options.batchSize, seqLen: seqLen, training: true)
         }
+        let t2 = Date()
         let dH = UnsafeMutableBufferPointer(rebasing: dHidden[0..<(batch.positions * student.dim)])
         let totals = head.run(hidden: hidden, weight: model.outputWeight, batch: batch, loss: loss, alpha: alpha,
                               dHidden: dH, dWeight: model.outputWeightGradient)
         let lossValue = totals.loss(alpha: alpha)
         guard lossValue.isFinite else { throw TrainerError.nonFiniteLoss(step: step) }
+        let t3 = Date()
         try model.backward(dHidden: UnsafeBufferPointer(dH))
+        let t4 = Date()
         let gn = optimizer.step(parameters: model.parameters, gradients: model.gradients, lr: Float(lr))
+        let t5 = Date()
         step += 1
         tokens += batch.positions
-        let report = StepReport(step: step, totalSteps: totalSteps, tokens: tokens, loss: lossValue,
+        var report = StepReport(step: step, totalSteps: totalSteps, tokens: tokens, loss: lossValue,
                                 lmCE: totals.ceCount > 0 ? totals.ceSum / Double(totals.ceCount) : 0,
                                 kd: totals.kdCount > 0 ? totals.kdSum / Double(totals.kdCount) : 0,
-                                alpha: alpha, lr: lr, gradNorm: gn, seconds: Date().timeIntervalSince(t0))
+                                alpha: alpha, lr: lr, gradNorm: gn, seconds: t5.timeIntervalSince(t0))
+        report.dataSeconds = t1.timeIntervalSince(t0); report.forwardSeconds = t2.timeIntervalSince(t1)
+        report.headSeconds = t3.timeIntervalSince(t2); report.backwardSeconds = t4.timeIntervalSince(t3)
+        report.optimizerSeconds = t5.timeIntervalSince(t4)
         appendLog(report)
         return report
     }

@@ -21,16 +21,20 @@ func syntheticRows(positions: Int, vocab: Int, kmax: Int, seed: UInt64, targets:
         tokens.append(UInt32(rng.next(below: UInt64(vocab))))
         let c = Int(rng.next(below: UInt64(kmax))) + 1
         var used = Set<UInt32>()
-        var p: Float = Float(rng.next(below: 1000)) / 1100 + 0.05
-        for _ in 0..<c {
+        // Descending weights scaled to a total kept mass in [0.5, 0.99], so each row is a valid truncated distribution.
+        var w: [Double] = []
+        var x = 1.0
+        for _ in 0..<c { w.append(x); x *= Double(rng.next(below: 1000)) / 1000 * 0.5 + 0.5 }
+        let mass = 0.5 + Double(rng.next(below: 1000)) / 1000 * 0.49
+        let total = w.reduce(0, +)
+        for i in 0..<c {
             var id: UInt32
             repeat {
                 let u = Double(rng.next(below: 1 << 30)) / Double(1 << 30)
                 id = UInt32(min(Double(vocab - 1), pow(Double(vocab), u) - 1))
             } while !used.insert(id).inserted
             rows.ids.append(id)
-            rows.probs.append(Float16(p))
-            p *= Float(rng.next(below: 1000)) / 1000 * 0.5 + 0.5
+            rows.probs.append(Float16(w[i] / total * mass))
         }
         rows.counts.append(UInt32(c))
         if targets { rows.targetLogprobs!.append(j == positions - 1 ? .nan : -Float(rng.next(below: 10_000)) / 1000) }

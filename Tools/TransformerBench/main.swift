@@ -1,7 +1,7 @@
 // Transformer benchmark: tokens/s and GFLOP/s of LlamaModel on random weights.
 //   teacher mode: forward + LM head (in chunks) of SmolLM2-135M's shape, inference only;
 //   student mode: forward + LM head + cross-entropy + backward of a ~7M-parameter student.
-// Usage: transformer-bench [teacher|student] [--batch B] [--seq T] [--iters N] [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ffn F]
+// Usage: TransformerBench [teacher|student] [--profile] [--batch B] [--seq T] [--iters N] [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ffn F]
 // Prints one JSON line. Tools/bench-transformer runs it side by side with PyTorch.
 import Foundation
 import Transformer
@@ -15,7 +15,7 @@ func option(_ name: String, _ fallback: Int) -> Int {
 }
 let student = mode == "student"
 var config = student
-    ? LlamaConfig(layers: 4, dim: 256, heads: 4, kvHeads: 2, ffnDim: 768, vocabSize: 49152, tiedEmbeddings: true)
+    ? LlamaConfig(layers: 4, dim: 128, heads: 4, kvHeads: 2, ffnDim: 384, vocabSize: 49152, tiedEmbeddings: true)
     : LlamaConfig.smolLM2_135M
 config.layers = option("--layers", config.layers)
 config.dim = option("--dim", config.dim)
@@ -26,6 +26,11 @@ let batch = option("--batch", student ? 8 : 4)
 let seqLen = option("--seq", student ? 256 : 512)
 let iters = option("--iters", 3)
 let chunk = option("--chunk", 256)
+
+if args.contains("--profile") {
+    profileLayers(config: config, batch: batch, seqLen: seqLen, backward: student)
+    exit(0)
+}
 
 let model = try LlamaModel(config: config)
 model.initialiseRandomly(seed: 1)

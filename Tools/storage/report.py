@@ -8,6 +8,7 @@ def main():
     ap.add_argument("results")
     ap.add_argument("--label", default="")
     ap.add_argument("--json-out")
+    ap.add_argument("--logits", default="")
     a = ap.parse_args()
     r = {}
     for line in open(a.results):
@@ -16,7 +17,7 @@ def main():
             o = json.loads(line)
             r.setdefault(o["k"], {})[o["what"]] = o["result"]
     ks = sorted(r, reverse=True)
-    summary = {"data": a.label, "configs": {}}
+    summary = {"data": a.label, "writer_logits": a.logits, "configs": {}}
     for k in ks:
         x = r[k]
         ins, size, rd, pr, wr, nw = (x.get(n) for n in ("inspect", "size", "read", "pyarrow_read", "write", "numpy_write"))
@@ -58,6 +59,7 @@ def main():
     head = ["", *[f"top-0.95-{k}" for k in ks]]
     w = [max(len(x[i]) for x in [head] + rows) for i in range(len(head))]
     print(f"logitstore storage benchmark — data: {a.label}")
+    print(f"writer rows: {a.logits}")
     print("(shared 2-core machine, other jobs running: figures are noisy; timed parts pinned to one core)")
     for x in [head] + rows:
         print("  " + x[0].ljust(w[0]) + "  " + "  ".join(v.rjust(w[i + 1]) for i, v in enumerate(x[1:])))

@@ -41,6 +41,10 @@ public struct TruncationPolicy: Codable, Equatable, Sendable {
     /// Softmax temperature applied to the logits before truncation (1 = none).
     public var temperature: Double
 
+    enum CodingKeys: String, CodingKey {
+        case topP = "top_p", topK = "top_k", temperature
+    }
+
     public init(topP: Double = 0.95, topK: Int = 100, temperature: Double = 1) {
         self.topP = topP; self.topK = topK; self.temperature = temperature
     }
@@ -61,6 +65,10 @@ public struct TeacherIdentity: Codable, Equatable, Sendable {
     public var weightsHash: String?
     /// Hash of the tokenizer's vocabulary, when known. Stores with different tokenizer hashes never mix.
     public var tokenizerHash: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, weightsHash = "weights_hash", tokenizerHash = "tokenizer_hash"
+    }
 
     public init(name: String, weightsHash: String? = nil, tokenizerHash: String? = nil) {
         self.name = name; self.weightsHash = weightsHash; self.tokenizerHash = tokenizerHash

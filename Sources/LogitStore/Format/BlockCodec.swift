@@ -22,7 +22,7 @@ struct BlockContent {
 public struct EncodingPlan: Sendable, Equatable {
     public var tokens: FilterID = .shuffle
     public var counts: FilterID = .shuffle
-    public var ids: FilterID = .shuffle
+    public var ids: FilterID = .rankShuffle
     public var probs: FilterID = .deltaShuffle
     public var targets: FilterID = .shuffle
     public init() {}
@@ -55,7 +55,10 @@ final class BlockEncoder {
     private var payloads: [UInt8] = []
 
     /// Encodes `c` and appends the block bytes to `out`. Returns the block's raw (filtered) byte count.
-    func encode(_ c: BlockContent, codec: Codec, plan: EncodingPlan, into out: inout [UInt8]) throws -> Int {
+    private var ranks: [UInt32] = []
+
+    /// `rankOfId` (π⁻¹ of the shard's id table) is required when `plan.ids` is `.rankShuffle`.
+    func encode(_ c: BlockContent, codec: Codec, plan: EncodingPlan, rankOfId: [UInt32]?, into out: inout [UInt8]) throws -> Int {
         payloads.removeAll(keepingCapacity: true)
         var descriptors: [(StreamType, UInt8, FilterID, Int, Int, Int)] = []  // type, codec, filter, width, stored, raw
         func add<T: FixedWidthInteger & UnsignedInteger>(_ type: StreamType, _ values: [T], _ filter: FilterID, width fixed: Int? = nil) throws {
@@ -73,7 +76,14 @@ final class BlockEncoder {
         }
         try add(.tokens, c.tokens, plan.tokens)
         try add(.counts, c.counts, plan.counts)
-        try add(.ids, c.ids, plan.ids)
+        if plan.ids == .rankShuffle {
+            guard let rankOfId else { throw StoreError.invalidInput("rank filter without an id table") }
+            ranks.removeAll(keepingCapacity: true)
+            for id in c.ids { ranks.append(rankOfId[Int(id)]) }
+            try add(.ids, ranks, .rankShuffle)
+        } else {
+            try add(.ids, c.ids, plan.ids)
+        }
         try add(.probs, c.probs, plan.probs, width: 2)
         if let t = c.targets { try add(.targetLogprobs, t, plan.targets, width: 4) }
 
@@ -151,8 +161,9 @@ final class BlockDecoder {
 
     deinit { raw.deallocate() }
 
+    /// `idTable` returns the shard's π (rank → id); called only for an ids stream with the rank filter.
     func decode(_ bytes: UnsafeRawBufferPointer, file: String, block: Int, positions: Int, entries: Int,
-                vocabSize: Int, into out: DecodedBlock) throws {
+                vocabSize: Int, idTable: () throws -> [UInt32]?, into out: DecodedBlock) throws {
         func bad(_ s: String) -> StoreError { .corrupt(file: file, block: block, detail: s) }
         let infos = try parseStreamTable(bytes, file: file, block: block, positions: positions, entries: entries)
         var seen = Set<UInt16>()
@@ -167,6 +178,7 @@ final class BlockDecoder {
             }
             let n = type.perPosition ? positions : entries
             guard let filter = FilterID(rawValue: info.filter) else { throw bad("stream \(type) has unknown filter \(info.filter)") }
+            guard filter != .rankShuffle || type == .ids else { throw bad("stream \(type) uses the rank filter, which only ids may use") }
             guard let codec = CodecID(rawValue: info.codec) else { throw bad("stream \(type) has unknown codec \(info.codec)") }
             let validWidth = type == .probs ? info.width == 2 : (type == .targetLogprobs ? info.width == 4 : [1, 2, 4].contains(info.width))
             guard validWidth else { throw bad("stream \(type) has invalid width \(info.width)") }
@@ -188,6 +200,21 @@ final class BlockDecoder {
                 counts.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress!) }
             case .ids:
                 resize(&out.ids, n)
+                if filter == .rankShuffle {
+                    guard let perm = try idTable() else { throw bad("ids use the rank filter but the shard has no id table") }
+                    let bad = try out.ids.withUnsafeMutableBufferPointer { b -> Bool in
+                        Filters.decode(r, count: n, width: info.width, filter: filter, into: b.baseAddress!)
+                        return perm.withUnsafeBufferPointer { p -> Bool in
+                            var maxRank: UInt32 = 0
+                            for i in 0..<n { maxRank = Swift.max(maxRank, b[i]) }
+                            if n > 0 && Int(maxRank) >= p.count { return true }
+                            for i in 0..<n { b[i] = p[Int(b[i])] }
+                            return false
+                        }
+                    }
+                    if bad { throw StoreError.corrupt(file: file, block: block, detail: "id rank outside the id table") }
+                    continue
+                }
                 let maxID = out.ids.withUnsafeMutableBufferPointer { b -> UInt32 in
                     Filters.decode(r, count: n, width: info.width, filter: filter, into: b.baseAddress!)
                     var m: UInt32 = 0

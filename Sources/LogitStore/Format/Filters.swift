@@ -10,6 +10,8 @@ public enum FilterID: UInt8, Sendable, CaseIterable {
     case shuffle = 1
     /// d_i = v_{i-1} − v_i modulo 2^(8W) with v_{-1} = 0 (small for descending runs), then byte-shuffle.
     case deltaShuffle = 2
+    /// Ids only: the id's rank under the shard's id table (π⁻¹(id), §4.7), then byte-shuffle.
+    case rankShuffle = 3
 }
 
 enum Filters {
@@ -27,7 +29,7 @@ enum Filters {
                     let x = UInt32(truncatingIfNeeded: v[i])
                     for b in 0..<w { d[i * w + b] = UInt8(truncatingIfNeeded: x >> (8 * UInt32(b))) }
                 }
-            case .shuffle:
+            case .shuffle, .rankShuffle:  // ranks are mapped by the caller
                 shuffle(w, n, d) { UInt32(truncatingIfNeeded: v[$0]) }
             case .deltaShuffle:
                 let mask: UInt32 = w == 4 ? .max : (1 << (8 * UInt32(w))) - 1
@@ -67,7 +69,7 @@ enum Filters {
                     dst[i] = T(truncatingIfNeeded: x)
                 }
             }
-        case .shuffle:
+        case .shuffle, .rankShuffle:  // ranks are mapped back by the caller
             unshuffle(src, n, w, dst)
         case .deltaShuffle:
             unshuffle(src, n, w, dst)

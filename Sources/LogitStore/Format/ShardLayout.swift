@@ -8,7 +8,8 @@ public enum ShardLayout {
     public static let versionMinor: UInt16 = 0
     public static let headerSize = 32
     public static let trailerSize = 32
-    public static let indexHeaderSize = 40
+    public static let indexHeaderSize = 64
+    public static let idTableHeaderSize = 16
     public static let blockEntrySize = 48
     public static let sequenceEntrySize = 16
     public static let blockHeaderSize = 16

@@ -9,6 +9,10 @@ final class OpenShard {
     let indexOffset: Int
     let indexLength: Int
     let hasTargets: Bool
+    let idTableRange: Range<Int>
+    let idTableChecksum: UInt64
+    /// π (rank → id), decoded on first use.
+    private var idOfRank: [UInt32]?
 
     init(path: String, name: String, entry: Manifest.ShardEntry, vocabSize: Int, verifyIndex: Bool) throws {
         self.name = name
@@ -41,6 +45,7 @@ final class OpenShard {
         }
         var c = ByteCursor(file.base, count: indexOffset + indexLength, offset: indexOffset)
         let nb = c.read(UInt64.self)!, ns = c.read(UInt64.self)!, np = c.read(UInt64.self)!, ne = c.read(UInt64.self)!
+        let to = c.read(UInt64.self)!, tl = c.read(UInt64.self)!, tsum = c.read(UInt64.self)!
         guard c.read(UInt64.self)! == 0 else { throw bad("reserved index field is not zero") }
         let expected = UInt64(ShardLayout.indexHeaderSize).addingReportingOverflow(
             nb.multipliedReportingOverflow(by: UInt64(ShardLayout.blockEntrySize)).partialValue
@@ -50,13 +55,24 @@ final class OpenShard {
         }
         var blocks: [BlockEntry] = []
         blocks.reserveCapacity(Int(nb))
+        // Id table section: [to, to + tl) after the last block and before the index; validated here, decoded lazily.
+        if tl == 0 {
+            guard to == 0, tsum == 0 else { throw bad("id table offset/checksum set without a table") }
+        } else {
+            guard to >= UInt64(ShardLayout.headerSize), tl >= UInt64(ShardLayout.idTableHeaderSize), to <= io, tl <= io - to else {
+                throw bad("id table [\(to), +\(tl)) does not fit before the index")
+            }
+        }
+        idTableRange = Int(to)..<Int(to + tl)
+        idTableChecksum = tsum
         var pos: UInt64 = 0, ent: UInt64 = 0, end = UInt64(ShardLayout.headerSize)
         for b in 0..<Int(nb) {
             let e = BlockEntry(offset: c.read(UInt64.self)!, firstPosition: c.read(UInt64.self)!, firstEntry: c.read(UInt64.self)!,
                                storedBytes: c.read(UInt32.self)!, rawBytes: c.read(UInt32.self)!, positionCount: c.read(UInt32.self)!,
                                entryCount: c.read(UInt32.self)!, checksum: c.read(UInt64.self)!)
             func badBlock(_ s: String) -> StoreError { .corrupt(file: name, block: b, detail: s) }
-            guard e.offset >= end, e.offset <= io, UInt64(e.storedBytes) <= io - e.offset else {
+            let limit = tl == 0 ? io : to
+            guard e.offset >= end, e.offset <= limit, UInt64(e.storedBytes) <= limit - e.offset else {
                 throw badBlock("block bytes [\(e.offset), +\(e.storedBytes)) overlap or leave the data area [\(end), \(io))")
             }
             guard e.firstPosition == pos, e.firstEntry == ent, e.positionCount > 0 else {
@@ -81,6 +97,43 @@ final class OpenShard {
         }
         self.blocks = blocks; self.sequences = seqs; positions = Int(np); entries = Int(ne)
         hasTargets = false
+    }
+
+    /// The id table's π (rank → id), or nil when the shard has none. Checks the section's checksum (when `verify`),
+    /// its header, and that the listed ids are distinct and below the vocabulary.
+    func idTable(vocabSize: Int, verify: Bool) throws -> [UInt32]? {
+        if let t = idOfRank { return t }
+        guard !idTableRange.isEmpty else { return nil }
+        func bad(_ s: String) -> StoreError { .corrupt(file: name, block: nil, detail: "id table: " + s) }
+        let bytes = UnsafeRawBufferPointer(start: file.base + idTableRange.lowerBound, count: idTableRange.count)
+        if verify && Checksum.xxh3(bytes) != idTableChecksum { throw StoreError.checksumMismatch(file: name, block: nil, what: "id table") }
+        var c = ByteCursor(bytes.baseAddress!, count: bytes.count)
+        let codecRaw = c.read(UInt8.self)!, filterRaw = c.read(UInt8.self)!, width = Int(c.read(UInt8.self)!), r = c.read(UInt8.self)!
+        let n = Int(c.read(UInt32.self)!), raw = Int(c.read(UInt32.self)!), stored = Int(c.read(UInt32.self)!)
+        guard r == 0 else { throw bad("reserved byte is not zero") }
+        guard let codec = CodecID(rawValue: codecRaw), let filter = FilterID(rawValue: filterRaw), filter == .shuffle || filter == .none else {
+            throw bad("unknown codec \(codecRaw) or filter \(filterRaw)")
+        }
+        guard [1, 2, 4].contains(width), n <= vocabSize, raw == n * width, stored == bytes.count - ShardLayout.idTableHeaderSize else {
+            throw bad("inconsistent sizes (count \(n), width \(width), raw \(raw), stored \(stored))")
+        }
+        var rawBytes = [UInt8](repeating: 0, count: raw)
+        let err = rawBytes.withUnsafeMutableBytes {
+            Compressor().decompress(UnsafeRawBufferPointer(rebasing: bytes[ShardLayout.idTableHeaderSize...]), codec: codec, into: $0)
+        }
+        if let err { throw StoreError.codec(file: name, block: nil, detail: "id table: \(err)") }
+        var listed = [UInt32](repeating: 0, count: n)
+        rawBytes.withUnsafeBufferPointer { src in
+            listed.withUnsafeMutableBufferPointer { Filters.decode(src.baseAddress!, count: n, width: width, filter: filter, into: $0.baseAddress!) }
+        }
+        var seen = [Bool](repeating: false, count: vocabSize)
+        for id in listed {
+            guard Int(id) < vocabSize, !seen[Int(id)] else { throw bad("id \(id) is out of range or listed twice") }
+            seen[Int(id)] = true
+        }
+        let t = IdTable(listed: listed, vocabSize: vocabSize).idOfRank
+        idOfRank = t
+        return t
     }
 
     /// The block holding shard-local position `p` (binary search).

@@ -6,7 +6,7 @@ public struct ShardLayoutInfo: Sendable {
     public var bytes: Int
     /// The fixed header (32 bytes).
     public var headerBytes: Int
-    /// Footer index plus trailer.
+    /// Footer index plus trailer, plus the id table section (§4.7) when present.
     public var indexBytes: Int
     public var blocks: [BlockEntry]
     public var sequenceLengths: [Int]
@@ -35,7 +35,7 @@ extension StoreReader {
     public func shardLayout(_ s: Int) -> ShardLayoutInfo {
         let sh = shards[s]
         return ShardLayoutInfo(file: sh.name, bytes: sh.file.count, headerBytes: ShardLayout.headerSize,
-                               indexBytes: sh.indexLength + ShardLayout.trailerSize, blocks: sh.blocks,
+                               indexBytes: sh.indexLength + ShardLayout.trailerSize + sh.idTableRange.count, blocks: sh.blocks,
                                sequenceLengths: sh.sequences.map { Int($0.length) }, positions: sh.positions, entries: sh.entries)
     }
 

@@ -175,8 +175,9 @@ public final class StoreReader {
         if (verifyChecksums || forceVerify) && Checksum.xxh3(bytes) != e.checksum {
             throw StoreError.checksumMismatch(file: sh.name, block: b, what: "block data")
         }
+        let vocab = vocabSize, verify = verifyChecksums || forceVerify
         try decoder.decode(bytes, file: sh.name, block: b, positions: Int(e.positionCount), entries: Int(e.entryCount),
-                           vocabSize: vocabSize, into: target)
+                           vocabSize: vocab, idTable: { try sh.idTable(vocabSize: vocab, verify: verify) }, into: target)
         if hasTargetLogprobs && target.targets == nil {
             throw StoreError.corrupt(file: sh.name, block: b, detail: "target-log-prob stream missing (the manifest says the store has it)")
         }

@@ -37,9 +37,14 @@ final class ShardBuilder {
     private(set) var positions = 0
     private(set) var entries = 0
     private var buffer: [UInt8] = []
+    private let vocabSize: Int
+    /// Built from the first block when the ids use the rank filter.
+    private var idTable: IdTable?
+    private var rankOfId: [UInt32]?
 
     init(tempPath: String, vocabSize: Int) throws {
         self.tempPath = tempPath
+        self.vocabSize = vocabSize
         fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DurableFile.fail(tempPath, "create") }
         var h: [UInt8] = ShardLayout.headerMagic
@@ -64,7 +69,11 @@ final class ShardBuilder {
     /// Encodes and writes one block.
     func addBlock(_ c: BlockContent, encoder: BlockEncoder, codec: Codec, plan: EncodingPlan) throws {
         buffer.removeAll(keepingCapacity: true)
-        let raw = try encoder.encode(c, codec: codec, plan: plan, into: &buffer)
+        if plan.ids == .rankShuffle && idTable == nil {
+            idTable = IdTable.build(from: c.ids, vocabSize: vocabSize)
+            rankOfId = idTable!.rankOfId()
+        }
+        let raw = try encoder.encode(c, codec: codec, plan: plan, rankOfId: rankOfId, into: &buffer)
         guard buffer.count <= Int(UInt32.max), raw <= Int(UInt32.max) else {
             throw StoreError.invalidInput("block too large (\(buffer.count) bytes); lower blockTargetBytes")
         }
@@ -83,12 +92,31 @@ final class ShardBuilder {
     }
 
     /// Writes index and trailer, fsyncs and closes. Returns (file size, whole-file XXH3-64).
-    func finish() throws -> (Int, UInt64) {
+    func finish(codec: Codec) throws -> (Int, UInt64) {
+        // The id table section, between the last block and the index.
+        var tableOffset = 0, tableLength = 0
+        var tableSum: UInt64 = 0
+        if let t = idTable {
+            var raw: [UInt8] = []
+            let w = Filters.width(forMax: t.listed.max() ?? 0)
+            t.listed.withUnsafeBufferPointer { Filters.encode($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: t.listed.count, width: w, filter: .shuffle, into: &raw) }
+            var payload: [UInt8] = []
+            let used = try raw.withUnsafeBytes { try Compressor().compress($0, codec: codec, into: &payload) }
+            var section: [UInt8] = [used.rawValue, FilterID.shuffle.rawValue, UInt8(w), 0]
+            section.put(UInt32(t.listed.count)); section.put(UInt32(raw.count)); section.put(UInt32(payload.count))
+            section += payload
+            tableOffset = bytesWritten; tableLength = section.count
+            tableSum = Checksum.xxh3(section)
+            try emit(section)
+        }
         var idx: [UInt8] = []
         idx.put(UInt64(blocks.count))
         idx.put(UInt64(sequences.count))
         idx.put(UInt64(positions))
         idx.put(UInt64(entries))
+        idx.put(UInt64(tableOffset))
+        idx.put(UInt64(tableLength))
+        idx.put(tableSum)
         idx.put(UInt64(0))
         for b in blocks {
             idx.put(b.offset); idx.put(b.firstPosition); idx.put(b.firstEntry)

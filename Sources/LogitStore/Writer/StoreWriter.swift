@@ -65,20 +65,11 @@ public final class StoreWriter {
             throw StoreError.incompatible("writer id \(options.writerID) is in use by another live writer on \(directory)")
         }
 
-        let mine = Manifest(vocabSize: options.vocabSize,
-                            paddedVocabSize: options.paddedVocabSize == options.vocabSize ? nil : options.paddedVocabSize,
-                            truncation: options.policy, teacher: options.teacher, targetLogprobs: options.recordTargetLogprobs)
-        let existing: Manifest = try DurableFile.withLock(directory: directory) {
-            if FileManager.default.fileExists(atPath: directory + "/" + Manifest.fileName) {
-                let m = try Manifest.load(directory: directory)
-                if let why = m.incompatibility(with: mine) { throw StoreError.incompatible("cannot write to \(directory): \(why)") }
-                if let a = m.teacher.weightsHash, let b = options.teacher.weightsHash, a != b {
-                    throw StoreError.incompatible("cannot write to \(directory): teacher weights \(a) vs \(b)")
-                }
-                return m
-            }
-            try mine.save(directory: directory)
-            return mine
+        let lockFD = writerLockFD
+        let existing: Manifest
+        do { existing = try StoreWriter.openManifest(directory: directory, options: options) } catch {
+            close(lockFD)  // the failed init never reaches deinit
+            throw error
         }
         let own = existing.shards.filter { $0.writerID == options.writerID }
         committedSequenceCount = own.reduce(0) { $0 + $1.sequences }
@@ -91,6 +82,26 @@ public final class StoreWriter {
             if tmp || orphan { unlink(directory + "/" + name) }
         }
         if options.recordTargetLogprobs { block.targets = [] }
+    }
+
+
+    /// Reads (and checks) or creates the manifest under the directory lock.
+    private static func openManifest(directory: String, options: WriterOptions) throws -> Manifest {
+        let mine = Manifest(vocabSize: options.vocabSize,
+                            paddedVocabSize: options.paddedVocabSize == options.vocabSize ? nil : options.paddedVocabSize,
+                            truncation: options.policy, teacher: options.teacher, targetLogprobs: options.recordTargetLogprobs)
+        return try DurableFile.withLock(directory: directory) {
+            if FileManager.default.fileExists(atPath: directory + "/" + Manifest.fileName) {
+                let m = try Manifest.load(directory: directory)
+                if let why = m.incompatibility(with: mine) { throw StoreError.incompatible("cannot write to \(directory): \(why)") }
+                if let a = m.teacher.weightsHash, let b = options.teacher.weightsHash, a != b {
+                    throw StoreError.incompatible("cannot write to \(directory): teacher weights \(a) vs \(b)")
+                }
+                return m
+            }
+            try mine.save(directory: directory)
+            return mine
+        }
     }
 
     deinit {
@@ -251,7 +262,7 @@ public final class StoreWriter {
     private func commitShard() throws {
         guard let s = shard, !s.sequences.isEmpty else { return }
         try flushBlock()
-        let (bytes, sum) = try s.finish()
+        let (bytes, sum) = try s.finish(codec: options.codec)
         let name = "\(options.writerID)-\(String(format: "%06d", nextSerial)).\(ShardLayout.fileExtension)"
         guard rename(s.tempPath, directory + "/" + name) == 0 else { throw DurableFile.fail(directory + "/" + name, "rename") }
         try DurableFile.fsyncDirectory(directory)

@@ -10,20 +10,19 @@ import Glibc
 /// whose mass Σq reaches `topP` (at least one token), then at most `topK` of it. Kept probabilities are
 /// q rounded to float16 (round to nearest even), not re-normalised.
 ///
-/// Implementation: one SIMD pass for the maximum and a finiteness check, one pass for Σexp that also
-/// collects the few candidates within `δ` of the maximum, then a bounded heap over the candidates.
-/// No full sort. If the candidates cannot hold the answer (fewer than k of them and mass below p),
-/// the threshold is lowered and the pass repeated (rare on real teacher rows).
+/// Implementation: one fused SIMD pass for the maximum, a finiteness check and Σexp (in L1-sized chunks,
+/// rescaling when the maximum rises), then one SIMD scan for the exact top-k with a rising threshold and a
+/// bounded heap; the top-p prefix is cut from those k in double precision. No sort of the row.
 public final class Truncator {
     public let vocabSize: Int
     public let rowWidth: Int
     public let policy: TruncationPolicy
 
     private var scratch: UnsafeMutableBufferPointer<Float>
-    private var candValues: UnsafeMutablePointer<Float>
-    private var candIds: UnsafeMutablePointer<UInt32>
-    private var heapValues: [Float]
-    private var heapIds: [UInt32]
+    private let heapV: UnsafeMutablePointer<Float>
+    private let heapI: UnsafeMutablePointer<UInt32>
+    private let keys: UnsafeMutablePointer<UInt64>
+    private let chunkMax: UnsafeMutablePointer<Float>
 
     /// - Parameters: vocabSize: real vocabulary; rowWidth: width of incoming rows (≥ vocabSize; padded columns ignored).
     public init(vocabSize: Int, rowWidth: Int? = nil, policy: TruncationPolicy) throws {
@@ -33,13 +32,13 @@ public final class Truncator {
         guard width >= vocabSize else { throw StoreError.invalidInput("padded row width \(width) is smaller than the vocabulary \(vocabSize)") }
         self.vocabSize = vocabSize; self.rowWidth = width; self.policy = policy
         scratch = .allocate(capacity: width)
-        candValues = .allocate(capacity: vocabSize)
-        candIds = .allocate(capacity: vocabSize)
-        heapValues = []; heapIds = []
-        heapValues.reserveCapacity(policy.topK); heapIds.reserveCapacity(policy.topK)
+        heapV = .allocate(capacity: Swift.min(policy.topK, vocabSize))
+        heapI = .allocate(capacity: Swift.min(policy.topK, vocabSize))
+        keys = .allocate(capacity: vocabSize)
+        chunkMax = .allocate(capacity: (vocabSize + Truncator.chunk - 1) / Truncator.chunk)
     }
 
-    deinit { scratch.deallocate(); candValues.deallocate(); candIds.deallocate() }
+    deinit { scratch.deallocate(); heapV.deallocate(); heapI.deallocate(); keys.deallocate(); chunkMax.deallocate() }
 
     /// Truncates `rows.count / rowWidth` Float32 rows and appends them to `out`.
     /// `nextTokens[r]`, when given and non-nil, is the actual next token of row r; its log-probability goes into
@@ -115,36 +114,20 @@ public final class Truncator {
             FastMath.scale(dst, by: invT)
             x = UnsafeBufferPointer(dst)
         }
-        let (m, finite) = Truncator.maxAndFinite(x)
+        let (m, z, finite) = maxSumExp(x)
         guard finite else {
             let bad = x.firstIndex { !$0.isFinite } ?? 0
             throw StoreError.invalidInput("logits row \(row) has a non-finite value (\(x[bad])) at column \(bad)")
         }
         let k = policy.topK
         let p = policy.topP
-        var delta: Float = 10
-        var z: Float = 0
-        var chosen = 0
-        while true {
-            let threshold = delta.isInfinite ? -Float.infinity : m - delta
-            var nc = 0
-            z = collect(x, shift: m, threshold: threshold, count: &nc)
-            selectTop(nc, k: k)
-            chosen = heapValues.count
-            if chosen >= k || delta.isInfinite { break }
-            // Fewer than k candidates: they suffice only if their mass reaches p.
-            var mass = 0.0
-            for i in 0..<chosen { mass += Double(FastMath.exp(heapValues[i] - m)) }
-            if mass / Double(z) >= p { break }
-            delta = delta < 30 ? delta * 2 : .infinity
-        }
-        // heapValues/heapIds are sorted best-first now.
+        let chosen = selectTopK(x, k: Swift.min(k, vocabSize))
         let zd = Double(z)
         var cum = 0.0
         var kept = 0
         for i in 0..<chosen {
-            let q = Double(Glibc.exp(Double(heapValues[i] - m))) / zd
-            out.ids.append(heapIds[i])
+            let q = Glibc.exp(Double(heapV[i] - m)) / zd
+            out.ids.append(heapI[i])
             out.probs.append(Float16(Float(q)))
             kept += 1
             cum += q
@@ -157,112 +140,157 @@ public final class Truncator {
                 guard Int(t) < vocabSize else {
                     throw StoreError.invalidInput("next token \(t) of row \(row) is not below the vocabulary size \(vocabSize)")
                 }
-                tl = x[Int(t)] - m - Glibc.logf(z)
+                tl = Swift.min(0, x[Int(t)] - m - Glibc.logf(z))
             } else { tl = .nan }
             if out.targetLogprobs == nil { out.targetLogprobs = [] }
             out.targetLogprobs!.append(tl)
         }
     }
 
-    /// One pass: max over the row and whether every element is finite.
+    /// One pass over the row in chunks of 256: the maximum m, Σ exp(x − m) (rescaled whenever a chunk raises m),
+    /// whether every element is finite, and each chunk's maximum (in `chunkMax`). Fusing keeps the row streaming
+    /// from memory while the exponentials run.
     @inline(__always)
-    static func maxAndFinite(_ x: UnsafeBufferPointer<Float>) -> (Float, Bool) {
+    func maxSumExp(_ x: UnsafeBufferPointer<Float>) -> (Float, Float, Bool) {
         let n = x.count
         let base = x.baseAddress!
-        var i = 0
-        var mv = FastMath.Vector(repeating: -.infinity)
+        let chunk = Truncator.chunk
+        var m = -Float.infinity
         var acc = FastMath.Vector(repeating: 0)
-        while i + 16 <= n {
-            let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
-            mv = pointwiseMax(mv, v)
-            acc += v - v
-            i += 16
+        var finite = FastMath.Vector(repeating: 0)
+        var tail: Float = 0
+        var start = 0, c = 0
+        while start < n {
+            let end = Swift.min(n, start + chunk)
+            var mv = FastMath.Vector(repeating: -.infinity)
+            var i = start
+            while i + 16 <= end {
+                let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
+                mv.replace(with: v, where: v .> mv)  // pointwiseMax is not vectorised (≈100× slower)
+                finite += v - v
+                i += 16
+            }
+            var cm = mv.max()
+            while i < end { cm = Swift.max(cm, base[i]); finite[0] += base[i] - base[i]; i += 1 }
+            chunkMax[c] = cm; c += 1
+            if cm > m {
+                if m > -.infinity {
+                    let r = expNonPositive(FastMath.Vector(repeating: m - cm))[0]
+                    acc *= r; tail *= r
+                }
+                m = cm
+            }
+            let sv = FastMath.Vector(repeating: m)
+            i = start
+            while i + 16 <= end {
+                acc += expNonPositive(UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self) - sv)
+                i += 16
+            }
+            while i < end { tail += expNonPositive(FastMath.Vector(repeating: base[i] - m))[0]; i += 1 }
+            start = end
         }
-        var m = mv.max()
-        var s = acc.sum()
-        while i < n { m = Swift.max(m, base[i]); s += base[i] - base[i]; i += 1 }
-        return (m, s == 0)
+        return (m, acc.sum() + tail, finite.sum() == 0)
     }
 
-    /// Σ exp(x − shift) over the row; also copies every (x_i, i) with x_i ≥ threshold into the candidate arrays.
+    static let chunk = 256
+
+    /// A UInt64 whose unsigned order is (value ascending, then id descending): sorting keys descending
+    /// gives value descending, ties by id ascending.
     @inline(__always)
-    private func collect(_ x: UnsafeBufferPointer<Float>, shift: Float, threshold: Float, count: inout Int) -> Float {
+    static func key(_ value: Float, _ id: UInt32) -> UInt64 {
+        let b = value.bitPattern
+        let ordered = (b & 0x8000_0000) != 0 ? ~b : b | 0x8000_0000
+        return UInt64(ordered) << 32 | UInt64(~id)
+    }
+
+    /// Exact top-k of the row by (value descending, id ascending), written best-first to heapV/heapI; returns
+    /// how many (min(k, V)). The k-th largest chunk maximum is a lower bound L on the k-th largest value (those
+    /// k chunk maxima are k distinct entries ≥ L), so one vectorised scan collects every entry ≥ L — typically a
+    /// few hundred — and only those are sorted.
+    @inline(__always)
+    private func selectTopK(_ x: UnsafeBufferPointer<Float>, k: Int) -> Int {
         let n = x.count
         let base = x.baseAddress!
-        var i = 0
-        var acc = FastMath.Vector(repeating: 0)
-        let sv = FastMath.Vector(repeating: shift)
-        let tv = FastMath.Vector(repeating: threshold)
+        let chunks = (n + Truncator.chunk - 1) / Truncator.chunk
+        var lower = -Float.infinity
+        if chunks >= k {
+            Selection.partitionLargest(chunkMax, count: chunks, k: k)
+            lower = chunkMax[k - 1]
+        }
+        let tv = FastMath.Vector(repeating: lower)
         var nc = 0
+        var i = 0
         while i + 16 <= n {
             let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
-            acc += FastMath.exp(v - sv)
             if any(v .>= tv) {
-                for l in 0..<16 where v[l] >= threshold {
-                    candValues[nc] = v[l]; candIds[nc] = UInt32(i + l); nc += 1
-                }
+                for l in 0..<16 where base[i + l] >= lower { keys[nc] = Truncator.key(base[i + l], UInt32(i + l)); nc += 1 }
             }
             i += 16
         }
-        var s = acc.sum()
-        while i < n {
-            let v = base[i]
-            s += FastMath.exp(v - shift)
-            if v >= threshold { candValues[nc] = v; candIds[nc] = UInt32(i); nc += 1 }
-            i += 1
+        while i < n { if base[i] >= lower { keys[nc] = Truncator.key(base[i], UInt32(i)); nc += 1 }; i += 1 }
+        let kept = Swift.min(k, nc)
+        if nc > kept { Selection.partitionLargest(keys, count: nc, k: kept) }
+        Selection.sortDescending(keys, count: kept)
+        for j in 0..<kept {
+            let key = keys[j]
+            let ordered = UInt32(truncatingIfNeeded: key >> 32)
+            let bits = (ordered & 0x8000_0000) != 0 ? ordered & 0x7FFF_FFFF : ~ordered
+            heapV[j] = Float(bitPattern: bits)
+            heapI[j] = ~UInt32(truncatingIfNeeded: key)
         }
-        count = nc
-        return s
+        return kept
+    }
+}
+
+/// In-place selection and sorting on raw buffers (no allocation; Swift's `sort` is a stable merge sort that allocates).
+enum Selection {
+    /// Reorders a[0..<n] so that a[0..<k] hold the k largest values and a[k-1] is the k-th largest (quickselect,
+    /// median-of-three pivots). Requires 1 ≤ k ≤ n.
+    @inline(__always)
+    static func partitionLargest<T: Comparable>(_ a: UnsafeMutablePointer<T>, count n: Int, k: Int) {
+        var lo = 0, hi = n - 1
+        let target = k - 1
+        while hi > lo {
+            let mid = lo + (hi - lo) / 2
+            // Median of three, placed at hi as the pivot.
+            if a[mid] > a[lo] { swap(a, mid, lo) }
+            if a[hi] > a[lo] { swap(a, hi, lo) }
+            if a[mid] > a[hi] { swap(a, mid, hi) }
+            let pivot = a[hi]
+            var store = lo
+            for i in lo..<hi where a[i] > pivot { swap(a, i, store); store += 1 }
+            swap(a, store, hi)
+            if store == target { return }
+            if store < target { lo = store + 1 } else { hi = store - 1 }
+        }
     }
 
-    /// Keeps the best min(k, n) candidates (value descending, id ascending) in heapValues/heapIds, sorted best first.
-    @inline(__always)
-    private func selectTop(_ n: Int, k: Int) {
-        heapValues.removeAll(keepingCapacity: true)
-        heapIds.removeAll(keepingCapacity: true)
-        // `worse(a, b)`: a ranks below b.
-        @inline(__always) func worse(_ va: Float, _ ia: UInt32, _ vb: Float, _ ib: UInt32) -> Bool {
-            va < vb || (va == vb && ia > ib)
-        }
-        // Min-heap by rank (root = worst kept).
-        for c in 0..<n {
-            let v = candValues[c], id = candIds[c]
-            if heapValues.count < k {
-                heapValues.append(v); heapIds.append(id)
-                var j = heapValues.count - 1
-                while j > 0 {
-                    let parent = (j - 1) >> 1
-                    if worse(heapValues[j], heapIds[j], heapValues[parent], heapIds[parent]) {
-                        heapValues.swapAt(j, parent); heapIds.swapAt(j, parent); j = parent
-                    } else { break }
-                }
-            } else if worse(heapValues[0], heapIds[0], v, id) {
-                heapValues[0] = v; heapIds[0] = id
-                siftDown(0, heapValues.count, worse)
+    /// Sorts a[0..<n] in descending order (insertion sort for short runs, else quicksort).
+    static func sortDescending<T: Comparable>(_ a: UnsafeMutablePointer<T>, count n: Int) {
+        if n <= 32 {
+            if n < 2 { return }
+            for i in 1..<n {
+                let x = a[i]
+                var j = i
+                while j > 0 && a[j - 1] < x { a[j] = a[j - 1]; j -= 1 }
+                a[j] = x
             }
+            return
         }
-        // Heap sort: repeatedly move the worst to the end → best first.
-        var end = heapValues.count
-        while end > 1 {
-            end -= 1
-            heapValues.swapAt(0, end); heapIds.swapAt(0, end)
-            siftDown(0, end, worse)
-        }
+        let mid = n / 2
+        if a[mid] > a[0] { swap(a, mid, 0) }
+        if a[n - 1] > a[0] { swap(a, n - 1, 0) }
+        if a[mid] > a[n - 1] { swap(a, mid, n - 1) }
+        let pivot = a[n - 1]
+        var store = 0
+        for i in 0..<(n - 1) where a[i] > pivot { swap(a, i, store); store += 1 }
+        swap(a, store, n - 1)
+        sortDescending(a, count: store)
+        sortDescending(a + store + 1, count: n - store - 1)
     }
 
-    @inline(__always)
-    private func siftDown(_ start: Int, _ end: Int, _ worse: (Float, UInt32, Float, UInt32) -> Bool) {
-        var j = start
-        while true {
-            let l = 2 * j + 1
-            if l >= end { break }
-            var c = l
-            let r = l + 1
-            if r < end && worse(heapValues[r], heapIds[r], heapValues[l], heapIds[l]) { c = r }
-            if worse(heapValues[c], heapIds[c], heapValues[j], heapIds[j]) {
-                heapValues.swapAt(c, j); heapIds.swapAt(c, j); j = c
-            } else { break }
-        }
+    @inline(__always) static func swap<T>(_ a: UnsafeMutablePointer<T>, _ i: Int, _ j: Int) {
+        let t = a[i]; a[i] = a[j]; a[j] = t
     }
 }
 

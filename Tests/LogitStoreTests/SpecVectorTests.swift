@@ -1,0 +1,48 @@
+import XCTest
+import Foundation
+@testable import LogitStore
+
+/// Decodes every store under Spec/vectors and compares it, bit for bit, with its JSON.
+final class SpecVectorTests: XCTestCase {
+    static let vectorsDir: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path + "/Spec/vectors"
+    }()
+
+    func testVectorsDecodeExactly() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.vectorsDir).filter { $0.hasSuffix(".json") }.sorted()
+        XCTAssertGreaterThanOrEqual(names.count, 5, "spec vectors missing")
+        for name in names {
+            let data = try Data(contentsOf: URL(fileURLWithPath: Self.vectorsDir + "/" + name))
+            let doc = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+            let store = Self.vectorsDir + "/" + (doc["name"] as! String)
+            let r = try StoreReader(directory: store)
+            XCTAssertEqual(r.vocabSize, doc["vocab_size"] as? Int, name)
+            XCTAssertEqual(r.positionCount, doc["positions"] as? Int, name)
+            XCTAssertEqual(r.entryCount, doc["entries"] as? Int, name)
+            XCTAssertEqual(r.hasTargetLogprobs, doc["target_logprobs"] as? Bool, name)
+            let seqs = doc["sequences"] as! [[String: Any]]
+            XCTAssertEqual(r.sequenceCount, seqs.count, name)
+            for (i, s) in seqs.enumerated() {
+                let got = try r.sequence(i)
+                XCTAssertEqual(got.tokens.map(Int.init), s["tokens"] as! [Int], "\(name) seq \(i) tokens")
+                XCTAssertEqual((0..<got.positionCount).map { got.count(at: $0) }, s["counts"] as! [Int], "\(name) seq \(i) counts")
+                XCTAssertEqual(got.ids.map(Int.init), s["ids"] as! [Int], "\(name) seq \(i) ids")
+                XCTAssertEqual(got.probs.map { Int($0.bitPattern) }, s["probs_f16_bits"] as! [Int], "\(name) seq \(i) probs")
+                XCTAssertEqual(got.targetLogprobs?.map { Int($0.bitPattern) }, s["target_logprobs_f32_bits"] as? [Int], "\(name) seq \(i) target log-probs")
+                if let bits = s["logits_f32_bits"] as? [Int] {
+                    // The truncation itself: re-run it on the stored logits and compare with the store.
+                    let logits = bits.map { Float(bitPattern: UInt32($0)) }
+                    let t = try logits.withUnsafeBufferPointer {
+                        try Truncation.topPTopK(logits: $0, vocabSize: r.vocabSize, policy: r.manifest.truncation, tokens: got.tokens)
+                    }
+                    XCTAssertEqual(t.ids, got.ids, "\(name) seq \(i) truncation ids")
+                    XCTAssertEqual(t.probs.map(\.bitPattern), got.probs.map(\.bitPattern), "\(name) seq \(i) truncation probs")
+                }
+            }
+            let report = try r.verify()
+            XCTAssertTrue(report.ok, "\(name): \(report.problems)")
+        }
+    }
+}

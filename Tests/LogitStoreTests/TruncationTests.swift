@@ -1,0 +1,192 @@
+import XCTest
+import Foundation
+@testable import LogitStore
+
+/// The reference: Double softmax over the whole row, full sort by (probability desc, id asc), prefix to p, cap k.
+func bruteForce(_ row: [Float], vocab: Int, p: Double, k: Int, temperature: Double = 1) -> (ids: [UInt32], probs: [Double], cum: [Double]) {
+    let x = row[0..<vocab].map { Double($0) / temperature }
+    let m = x.max()!
+    let e = x.map { Foundation.exp($0 - m) }
+    let z = e.reduce(0, +)
+    let order = (0..<vocab).sorted { (x[$0], -$0) > (x[$1], -$1) }
+    var ids: [UInt32] = [], probs: [Double] = [], cum: [Double] = []
+    var c = 0.0
+    for i in order {
+        ids.append(UInt32(i)); probs.append(e[i] / z); c += e[i] / z; cum.append(c)
+        if c >= p || ids.count >= k { break }
+    }
+    return (ids, probs, cum)
+}
+
+final class TruncationTests: XCTestCase {
+    func checkAgainstReference(vocab: Int, rows: Int, p: Double, k: Int, temperature: Double = 1, seed: UInt64,
+                               make: (inout SplitMix64, Int) -> Float) throws {
+        var rng = SplitMix64(seed: seed)
+        var data: [Float] = []
+        for _ in 0..<(rows * vocab) { data.append(make(&rng, vocab)) }
+        let t = try Truncator(vocabSize: vocab, policy: TruncationPolicy(topP: p, topK: k, temperature: temperature))
+        var out = TruncatedRows()
+        try data.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
+        XCTAssertEqual(out.counts.count, rows)
+        var e = 0
+        for r in 0..<rows {
+            let ref = bruteForce(Array(data[(r * vocab)..<((r + 1) * vocab)]), vocab: vocab, p: p, k: k, temperature: temperature)
+            let n = Int(out.counts[r])
+            let got = Array(out.ids[e..<(e + n)])
+            if n != ref.ids.count {
+                // Only acceptable where the cumulative mass sits within float rounding of p.
+                let boundary = ref.cum[min(n, ref.cum.count) - 1]
+                XCTAssertEqual(boundary, p, accuracy: 1e-5, "row \(r): kept \(n), reference \(ref.ids.count) (p \(p), k \(k))")
+            }
+            let common = min(n, ref.ids.count)
+            XCTAssertEqual(Array(got.prefix(common)), Array(ref.ids.prefix(common)), "row \(r) ids differ")
+            for i in 0..<common {
+                let want = Float16(Float(ref.probs[i]))
+                let have = out.probs[e + i]
+                XCTAssertLessThanOrEqual(abs(Int(want.bitPattern) - Int(have.bitPattern)), 1, "row \(r) entry \(i): \(have) vs \(want)")
+            }
+            e += n
+        }
+        XCTAssertEqual(e, out.ids.count)
+    }
+
+    func testGaussianRows() throws {
+        for (p, k) in [(0.95, 100), (0.5, 10), (1.0, 30), (0.9999, 1000), (0.01, 5), (0.95, 1)] {
+            try checkAgainstReference(vocab: 3000, rows: 20, p: p, k: k, seed: 1) { rng, _ in
+                Float(Double(rng.next(below: 1 << 20)) / Double(1 << 20) * 8 - 4)
+            }
+        }
+    }
+
+    func testPeakedLongTailRows() throws {
+        // Teacher-like: a few large logits over a long low tail; exercises the threshold fast path.
+        try checkAgainstReference(vocab: 49_152, rows: 8, p: 0.95, k: 100, seed: 2) { rng, _ in
+            let u = Double(rng.next(below: 1 << 20)) / Double(1 << 20)
+            return Float(u < 0.002 ? 10 + u * 3000 : -4 + 6 * u)
+        }
+    }
+
+    func testTiesBrokenByLowerId() throws {
+        // Only 4 distinct values: many exact ties.
+        try checkAgainstReference(vocab: 500, rows: 10, p: 0.7, k: 50, seed: 3) { rng, _ in Float(rng.next(below: 4)) }
+        let row: [Float] = [1, 3, 3, 2, 3]
+        let t = try Truncator(vocabSize: 5, policy: TruncationPolicy(topP: 1, topK: 4))
+        var out = TruncatedRows()
+        try row.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
+        XCTAssertEqual(out.ids, [1, 2, 4, 3])
+    }
+
+    func testTemperature() throws {
+        try checkAgainstReference(vocab: 800, rows: 10, p: 0.9, k: 60, temperature: 2, seed: 4) { rng, _ in
+            Float(Double(rng.next(below: 1 << 20)) / Double(1 << 20) * 12 - 6)
+        }
+        try checkAgainstReference(vocab: 800, rows: 10, p: 0.9, k: 60, temperature: 0.5, seed: 5) { rng, _ in
+            Float(Double(rng.next(below: 1 << 20)) / Double(1 << 20) * 12 - 6)
+        }
+    }
+
+    func testKeepsAtLeastOneAndSmallestSetReachingP() throws {
+        // One token holds 99.9%: p = 0.5 keeps exactly it.
+        var row = [Float](repeating: 0, count: 100)
+        row[42] = 20
+        let t = try Truncator(vocabSize: 100, policy: TruncationPolicy(topP: 0.5, topK: 10))
+        var out = TruncatedRows()
+        try row.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
+        XCTAssertEqual(out.counts, [1]); XCTAssertEqual(out.ids, [42])
+        // Uniform row: p = 0.5 keeps exactly half (the smallest set reaching p), k caps it.
+        let flat = [Float](repeating: 1, count: 64)
+        out = TruncatedRows()
+        let t2 = try Truncator(vocabSize: 64, policy: TruncationPolicy(topP: 0.5, topK: 100))
+        try flat.withUnsafeBufferPointer { try t2.truncate(rows: $0, into: &out) }
+        XCTAssertEqual(out.counts, [32]); XCTAssertEqual(out.ids, (0..<32).map(UInt32.init))
+    }
+
+    func testFloat16AndBFloat16RowsMatchFloat32() throws {
+        var rng = SplitMix64(seed: 9)
+        let vocab = 1000
+        let f32: [Float] = (0..<(3 * vocab)).map { _ in Float(Float16(Float(rng.next(below: 1000)) / 100 - 5)) }
+        let f16 = f32.map { Float16($0) }
+        let bf16 = f32.map { UInt16($0.bitPattern >> 16) }
+        let bfAsF32 = bf16.map { Float(bitPattern: UInt32($0) << 16) }
+        let t = try Truncator(vocabSize: vocab, policy: TruncationPolicy(topP: 0.9, topK: 50))
+        var a = TruncatedRows(), b = TruncatedRows(), c = TruncatedRows(), d = TruncatedRows()
+        try f32.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &a) }
+        try f16.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &b) }
+        try bf16.withUnsafeBufferPointer { try t.truncate(bfloat16Rows: $0, into: &c) }
+        try bfAsF32.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &d) }
+        XCTAssertEqual(a.ids, b.ids); XCTAssertEqual(a.probs.map(\.bitPattern), b.probs.map(\.bitPattern))
+        XCTAssertEqual(c.ids, d.ids); XCTAssertEqual(c.probs.map(\.bitPattern), d.probs.map(\.bitPattern))
+    }
+
+    func testPaddedColumnsAreIgnored() throws {
+        // Width 12, vocabulary 10: the huge padded columns must neither be kept nor change the softmax.
+        var row: [Float] = (0..<10).map { Float($0) }
+        row += [100, 100]
+        let padded = try Truncator(vocabSize: 10, rowWidth: 12, policy: TruncationPolicy(topP: 1, topK: 20))
+        let plain = try Truncator(vocabSize: 10, policy: TruncationPolicy(topP: 1, topK: 20))
+        var a = TruncatedRows(), b = TruncatedRows()
+        try row.withUnsafeBufferPointer { try padded.truncate(rows: $0, into: &a) }
+        try Array(row[0..<10]).withUnsafeBufferPointer { try plain.truncate(rows: $0, into: &b) }
+        XCTAssertEqual(a.ids, b.ids); XCTAssertEqual(a.probs.map(\.bitPattern), b.probs.map(\.bitPattern))
+        XCTAssertTrue(a.ids.allSatisfy { $0 < 10 })
+    }
+
+    func testTargetLogprobs() throws {
+        var rng = SplitMix64(seed: 11)
+        let vocab = 700
+        let rows: [Float] = (0..<(4 * vocab)).map { _ in Float(rng.next(below: 1000)) / 100 }
+        let tokens: [UInt32] = [5, 17, 300, 699]
+        let out = try rows.withUnsafeBufferPointer {
+            try Truncation.topPTopK(logits: $0, vocabSize: vocab, policy: TruncationPolicy(topP: 0.9, topK: 5), tokens: tokens)
+        }
+        let tl = out.targetLogprobs!
+        XCTAssertEqual(tl.count, 4)
+        XCTAssertTrue(tl[3].isNaN, "the last position's next token is unknown")
+        for j in 0..<3 {
+            let x = rows[(j * vocab)..<((j + 1) * vocab)].map(Double.init)
+            let m = x.max()!
+            let lse = m + Foundation.log(x.map { Foundation.exp($0 - m) }.reduce(0, +))
+            XCTAssertEqual(Double(tl[j]), x[Int(tokens[j + 1])] - lse, accuracy: 1e-4)
+        }
+    }
+
+    func testNonFiniteLogitsRejectedAndNothingAppended() throws {
+        let t = try Truncator(vocabSize: 20, policy: TruncationPolicy(topP: 0.9, topK: 5))
+        var out = TruncatedRows()
+        let good = [Float](repeating: 0, count: 20)
+        try good.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
+        for bad in [Float.nan, .infinity, -.infinity] {
+            var rows = good + good
+            rows[27] = bad
+            let before = (out.counts, out.ids)
+            XCTAssertThrowsError(try rows.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }) { e in
+                XCTAssertTrue("\(e)".contains("row 1"), "\(e)")
+                XCTAssertTrue("\(e)".contains("column 7"), "\(e)")
+            }
+            XCTAssertEqual(out.counts, before.0); XCTAssertEqual(out.ids, before.1)
+        }
+        XCTAssertThrowsError(try [Float](repeating: 0, count: 21).withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) })
+    }
+}
+
+final class ExpKernelTests: XCTestCase {
+    func testExpKernelAccuracy() {
+        var worst = 0.0
+        var x: Float = 0
+        while x > -87 {
+            let got = Double(expNonPositive(SIMD16<Float>(repeating: x))[0])
+            let want = Foundation.exp(Double(x))
+            worst = max(worst, abs(got - want) / want)
+            x -= 0.0037
+        }
+        XCTAssertLessThan(worst, 1e-5)
+        XCTAssertEqual(Double(expNonPositive(SIMD16<Float>(repeating: 0))[0]), 1, accuracy: 1e-6)
+        XCTAssertLessThan(expNonPositive(SIMD16<Float>(repeating: -1000))[0], 1e-37)
+    }
+
+    func testOrderKeySortsByValueThenId() {
+        let vals: [(Float, UInt32)] = [(-1, 3), (2, 9), (2, 1), (-0.5, 0), (0, 5), (-3e38, 2), (3e38, 7)]
+        let sorted = vals.sorted { Truncator.key($0.0, $0.1) > Truncator.key($1.0, $1.1) }.map(\.1)
+        XCTAssertEqual(sorted, [7, 1, 9, 5, 0, 3, 2])
+    }
+}
