@@ -25,7 +25,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var lr: LRSchedule = LRSchedule(kind: .cosine, peak: 3e-3, minimum: 3e-4, warmup: 0.02)
     public var adamw = AdamW.Settings()
     /// Rows of the LM head computed at once (chunk × vocab floats are held).
-    public var chunkRows: Int = 64
+    public var chunkRows: Int = 256
 
     // Evaluation and checkpoints
     /// Evaluate every this many steps (0: only at the end).

@@ -34,7 +34,7 @@ public struct StepReport: Codable, Sendable {
 /// Cross-entropy of a model on windows of a store (positions whose next token is known).
 public enum Evaluator {
     public static func evaluate(model: LlamaModel, source: WindowSource, maxPositions: Int, batchWindows: Int = 8,
-                                chunkRows: Int = 64) throws -> EvalResult {
+                                chunkRows: Int = 256) throws -> EvalResult {
         let head = LMHeadLoss(vocab: model.config.vocabSize, dim: model.config.dim, chunkRows: chunkRows)
         let loss = DistillationLoss(kind: .kld, temperature: .fixed(1))
         var batch = Batch()

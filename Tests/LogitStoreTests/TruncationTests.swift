@@ -190,3 +190,27 @@ final class ExpKernelTests: XCTestCase {
         XCTAssertEqual(sorted, [7, 1, 9, 5, 0, 3, 2])
     }
 }
+
+final class SelectionTests: XCTestCase {
+    func testPartitionAndSortMatchFullSort() {
+        var rng = SplitMix64(seed: 99)
+        for trial in 0..<200 {
+            let n = 1 + Int(rng.next(below: 700))
+            let k = 1 + Int(rng.next(below: UInt64(n)))
+            // Few distinct values on odd trials: many duplicates.
+            let a: [UInt64] = (0..<n).map { _ in trial % 2 == 0 ? rng.next() : rng.next(below: 5) }
+            let want = a.sorted(by: >)
+            var b = a
+            b.withUnsafeMutableBufferPointer { p in
+                Selection.partitionLargest(p.baseAddress!, count: n, k: k)
+                Selection.sortDescending(p.baseAddress!, count: k)
+            }
+            XCTAssertEqual(Array(b.prefix(k)), Array(want.prefix(k)), "trial \(trial) n \(n) k \(k)")
+        }
+        var rng2 = SplitMix64(seed: 5)
+        for _ in 0..<100 {
+            let v = SIMD16<Float>((0..<16).map { _ in Float(rng2.next(below: 1000)) - 500 })
+            XCTAssertEqual(horizontalMax(v), (0..<16).map { v[$0] }.max()!)
+        }
+    }
+}

@@ -18,6 +18,8 @@ func option(_ name: String) -> String? {
 }
 func options(_ name: String) -> [String] { var out: [String] = []; while let v = option(name) { out.append(v) }; return out }
 func fail(_ s: String) -> Never { FileHandle.standardError.write((s + "\n").data(using: .utf8)!); exit(1) }
+/// CPU time of this thread: unlike wall time, it does not count time the (shared, loaded) machine gave to others.
+func cpuNow() -> Double { var t = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t); return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9 }
 func now() -> Double { var t = timespec(); clock_gettime(CLOCK_MONOTONIC, &t); return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9 }
 
 guard let command = args.first else { fail("usage: storage-lab synth|codecs|truncate|read|vectors ...") }

@@ -31,14 +31,17 @@ def main():
             "read_speedup_vs_pyarrow": rd["positions_per_second"] / pr["positions_per_second"],
             "random_sequence_ms_p50": rd["random_sequence_ms_p50"], "random_sequence_ms_p99": rd["random_sequence_ms_p99"],
             "mean_sequence_length": rd["mean_sequence_length"],
+            "read_positions_per_second_no_verify": rd.get("positions_per_second_no_verify"),
+            "random_2048_ms_p50": rd.get("random_span_ms_p50"), "random_2048_ms_p99": rd.get("random_span_ms_p99"),
             "write_rows_per_second": wr["rows_per_second"], "truncate_rows_per_second": wr["truncate_rows_per_second"],
-            "numpy_rows_per_second": nw["rows_per_second"], "write_speedup_vs_numpy": wr["rows_per_second"] / nw["rows_per_second"],
+            "numpy_rows_per_second": nw["rows_per_second"],
+            "write_mean_entries": wr["mean_entries"], "numpy_mean_entries": nw["mean_entries"], "write_speedup_vs_numpy": wr["rows_per_second"] / nw["rows_per_second"],
         }
     S = lambda k: summary["configs"][f"top-0.95-{k}"]
     # Build rows from the summary directly.
     rows = []
     def add(name, key, fmt):
-        rows.append([name] + [fmt.format(S(k)[key]) for k in ks])
+        rows.append([name] + [("n/a" if S(k)[key] is None else fmt.format(S(k)[key])) for k in ks])
     rows.append(["positions"] + [f"{r[k]['inspect']['positions']:,}" for k in ks])
     add("entries / position", "entries_per_position", "{:.1f}")
     add("store B/entry (all streams + index)", "store_bytes_per_entry", "{:.3f}")
@@ -47,15 +50,20 @@ def main():
     add("zstd on byte-shuffled streams B/entry", "shuffle_zstd_bytes_per_entry", "{:.3f}")
     add("store size / Parquet size", "store_vs_parquet", "{:.3f}")
     add("read: positions/s (1 core)", "read_positions_per_second", "{:,.0f}")
+    add("  same without block checksums", "read_positions_per_second_no_verify", "{:,.0f}")
     add("pyarrow Parquet read positions/s (1 thread)", "pyarrow_positions_per_second", "{:,.0f}")
     add("read speed-up vs pyarrow", "read_speedup_vs_pyarrow", "{:.1f}x")
-    add("random sequence read p50 ms", "random_sequence_ms_p50", "{:.3f}")
-    add("random sequence read p99 ms", "random_sequence_ms_p99", "{:.3f}")
-    add("mean sequence length", "mean_sequence_length", "{:.0f}")
+    add("stored sequence length", "mean_sequence_length", "{:.0f}")
+    add("random whole-sequence read p50 ms", "random_sequence_ms_p50", "{:.3f}")
+    add("random whole-sequence read p99 ms", "random_sequence_ms_p99", "{:.3f}")
+    add("random 2,048-position read p50 ms", "random_2048_ms_p50", "{:.3f}")
+    add("random 2,048-position read p99 ms", "random_2048_ms_p99", "{:.3f}")
     add("write: rows/s from float32 logits (1 core)", "write_rows_per_second", "{:,.0f}")
-    add("  of which truncation alone rows/s", "truncate_rows_per_second", "{:,.0f}")
+    add("  truncation alone rows/s", "truncate_rows_per_second", "{:,.0f}")
     add("NumPy softmax+argpartition+sort rows/s", "numpy_rows_per_second", "{:,.0f}")
     add("write speed-up vs NumPy", "write_speedup_vs_numpy", "{:.1f}x")
+    add("kept entries/row: writer", "write_mean_entries", "{:.2f}")
+    add("kept entries/row: NumPy (same rows)", "numpy_mean_entries", "{:.2f}")
     head = ["", *[f"top-0.95-{k}" for k in ks]]
     w = [max(len(x[i]) for x in [head] + rows) for i in range(len(head))]
     print(f"logitstore storage benchmark — data: {a.label}")

@@ -155,44 +155,54 @@ public final class Truncator {
         let n = x.count
         let base = x.baseAddress!
         let chunk = Truncator.chunk
+        let span = 16 * chunk  // 16 KiB of a row: long enough bursts for the hardware prefetcher, still in L1
         var m = -Float.infinity
         var acc = FastMath.Vector(repeating: 0)
         var finite = FastMath.Vector(repeating: 0)
         var tail: Float = 0
         var start = 0, c = 0
         while start < n {
-            let end = Swift.min(n, start + chunk)
-            var mv = FastMath.Vector(repeating: -.infinity)
-            var i = start
-            while i + 16 <= end {
-                let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
-                mv.replace(with: v, where: v .> mv)  // pointwiseMax is not vectorised (≈100× slower)
-                finite += v - v
-                i += 16
+            let spanEnd = Swift.min(n, start + span)
+            // Maxima of each 256-wide chunk of the span (kept for the top-k bound), and of the span.
+            var spanMax = -Float.infinity
+            var cs = start
+            while cs < spanEnd {
+                let end = Swift.min(spanEnd, cs + chunk)
+                var mv = FastMath.Vector(repeating: -.infinity)
+                var i = cs
+                while i + 16 <= end {
+                    let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
+                    mv.replace(with: v, where: v .> mv)  // pointwiseMax is not vectorised (≈100× slower)
+                    finite += v - v
+                    i += 16
+                }
+                var cm = horizontalMax(mv)
+                while i < end { cm = Swift.max(cm, base[i]); finite[0] += base[i] - base[i]; i += 1 }
+                chunkMax[c] = cm; c += 1
+                spanMax = Swift.max(spanMax, cm)
+                cs = end
             }
-            var cm = mv.max()
-            while i < end { cm = Swift.max(cm, base[i]); finite[0] += base[i] - base[i]; i += 1 }
-            chunkMax[c] = cm; c += 1
-            if cm > m {
+            if spanMax > m {
                 if m > -.infinity {
-                    let r = expNonPositive(FastMath.Vector(repeating: m - cm))[0]
+                    let r = expNonPositive(FastMath.Vector(repeating: m - spanMax))[0]
                     acc *= r; tail *= r
                 }
-                m = cm
+                m = spanMax
             }
             let sv = FastMath.Vector(repeating: m)
-            i = start
-            while i + 16 <= end {
+            var i = start
+            while i + 16 <= spanEnd {
                 acc += expNonPositive(UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self) - sv)
                 i += 16
             }
-            while i < end { tail += expNonPositive(FastMath.Vector(repeating: base[i] - m))[0]; i += 1 }
-            start = end
+            while i < spanEnd { tail += expNonPositive(FastMath.Vector(repeating: base[i] - m))[0]; i += 1 }
+            start = spanEnd
         }
         return (m, acc.sum() + tail, finite.sum() == 0)
     }
 
     static let chunk = 256
+    static let laneBits = SIMD16<Int32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
     /// A UInt64 whose unsigned order is (value ascending, then id descending): sorting keys descending
     /// gives value descending, ties by id ascending.
@@ -222,8 +232,15 @@ public final class Truncator {
         var i = 0
         while i + 16 <= n {
             let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
-            if any(v .>= tv) {
-                for l in 0..<16 where base[i + l] >= lower { keys[nc] = Truncator.key(base[i + l], UInt32(i + l)); nc += 1 }
+            let hit = v .>= tv
+            if any(hit) {
+                // Visit only the set lanes: mask → 16-bit integer → trailing-zero loop.
+                var bits = UInt32(truncatingIfNeeded: (unsafeBitCast(hit, to: SIMD16<Int32>.self) & Truncator.laneBits).wrappedSum())
+                while bits != 0 {
+                    let l = bits.trailingZeroBitCount
+                    keys[nc] = Truncator.key(base[i + l], UInt32(i + l)); nc += 1
+                    bits &= bits - 1
+                }
             }
             i += 16
         }

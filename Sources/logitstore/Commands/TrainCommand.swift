@@ -39,6 +39,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(name: .customLong("eval-every"), help: "Evaluate every N steps.") var evalEvery: Int?
     @Option(name: .customLong("eval-positions"), help: "Held-out positions per evaluation.") var evalPositions: Int?
     @Option(name: .customLong("checkpoint-every"), help: "Checkpoint every N steps.") var checkpointEvery: Int?
+    @Option(name: .customLong("chunk-rows"), help: "Positions per LM-head chunk (chunk × vocab floats are held).") var chunkRows: Int?
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
     @Flag(help: "Print the final summary as JSON.") var json = false
 
@@ -72,6 +73,7 @@ struct TrainCommand: AsyncParsableCommand {
         if let x = evalEvery { o.evalEvery = x }
         if let x = evalPositions { o.evalPositions = x }
         if let x = checkpointEvery { o.checkpointEvery = x }
+        if let x = chunkRows { o.chunkRows = x }
         if evalStore == nil && holdout == nil { o.holdoutSequences = 0 }
         return o
     }
