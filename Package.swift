@@ -56,6 +56,8 @@ let package = Package(
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
         .testTarget(name: "TeacherTests", dependencies: ["Teacher", "OnlineLogits"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer"]),
+        // End to end: real teacher dump → LM-only vs PD* students (depends on both so neither imports the other).
+        .testTarget(name: "DistillationTests", dependencies: ["Teacher", "Trainer", "LogitStore"]),
         .testTarget(name: "StorageCLITests", dependencies: ["NumPyFiles", "StoreInterchange", "LogitStore"]),
     ]
 )
