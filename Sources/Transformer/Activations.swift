@@ -17,7 +17,8 @@ final class Activations {
     let rstd1, rstd2: FloatBuffer    // [stored, rows]
     let qkv: FloatBuffer             // [stored, rows, qkvDim] (after RoPE)
     let att: FloatBuffer             // [stored, rows, qDim] (attention output before attn_output)
-    let probs: FloatBuffer           // training: [layers, batch, heads, T, T]; inference: [T, T]
+    let probs: FloatBuffer           // training: [layers, batch·heads·T·T]; inference: one block's
+    let attentionScratch: FloatBuffer
     let gu: FloatBuffer              // [stored, rows, 2·ffn]
     let hidden: FloatBuffer          // [stored, rows, ffn] (SwiGLU output)
     let normed: FloatBuffer          // [rows, dim], the model's output
@@ -40,7 +41,9 @@ final class Activations {
         rstd2 = FloatBuffer(count: stored * rows)
         qkv = FloatBuffer(count: stored * rows * qkvDim)
         att = FloatBuffer(count: stored * rows * c.qDim)
-        probs = FloatBuffer(count: training ? c.layers * batch * c.heads * seqLen * seqLen : seqLen * seqLen)
+        let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
+        probs = FloatBuffer(count: training ? c.layers * shape.probsCount : shape.blockProbsCount)
+        attentionScratch = FloatBuffer(count: shape.forwardScratchCount)
         gu = FloatBuffer(count: stored * rows * 2 * c.ffnDim)
         hidden = FloatBuffer(count: stored * rows * c.ffnDim)
         normed = FloatBuffer(count: rows * c.dim)
@@ -65,7 +68,7 @@ final class GradientScratch {
     let dAtt: FloatBuffer        // [rows, qDim]
     let dgu: FloatBuffer         // [rows, 2·ffn]
     let dHidden: FloatBuffer     // [rows, ffn]
-    let dProbs: FloatBuffer      // [T, T]
+    let attention: FloatBuffer   // CausalSelfAttention backward scratch
 
     init(config c: LlamaConfig, rows: Int, seqLen: Int) {
         self.rows = rows
@@ -76,6 +79,7 @@ final class GradientScratch {
         dAtt = FloatBuffer(count: rows * c.qDim)
         dgu = FloatBuffer(count: rows * 2 * c.ffnDim)
         dHidden = FloatBuffer(count: rows * c.ffnDim)
-        dProbs = FloatBuffer(count: seqLen * seqLen)
+        attention = FloatBuffer(count: CausalSelfAttention.Shape(batch: 1, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads,
+                                                                headDim: c.headDim).backwardScratchCount)
     }
 }

@@ -3,8 +3,13 @@ import FastMath
 /// Causal multi-head self-attention with grouped-query heads (query head h reads KV head h / (heads/kvHeads)).
 ///
 /// Input is the [rows, qDim + 2·kvDim] `qkv` buffer after RoPE (rows = batch·seqLen); output is [rows, qDim].
-/// Per (sequence, head), Q·Kᵀ and P·V are sgemm calls over blocks of query rows, each block seeing only
-/// the keys up to its last row, so most of the masked upper triangle is never computed.
+/// Work is done per (sequence, KV head) in blocks of query rows: the query rows of all the heads that
+/// share the KV head are stacked into one matrix, so each block is one sgemm for Q·Kᵀ and one for P·V
+/// (M = group · blockRows), and each block sees only the keys up to its last row, so most of the masked
+/// upper triangle is never computed.
+///
+/// Probabilities of one (sequence, KV head) are stored block after block; within the block starting at
+/// row r0 with m rows, stacked row j·m + (t − r0) holds head (kvh·group + j) at position t, with T columns.
 public enum CausalSelfAttention {
     /// Query rows per block. Smaller skips more of the masked half; larger gives BLAS bigger products.
     public static let blockRows = 64
@@ -17,82 +22,126 @@ public enum CausalSelfAttention {
         public var qDim: Int { heads * headDim }
         public var kvDim: Int { kvHeads * headDim }
         public var qkvDim: Int { qDim + 2 * kvDim }
+        public var group: Int { heads / kvHeads }
         public var scale: Float { 1 / Float(headDim).squareRoot() }
-        /// Floats of the probability tensor of one (sequence, head).
-        public var probsPerHead: Int { seqLen * seqLen }
+        /// Rows of one block (the last block of a sequence may have fewer).
+        public var block: Int { min(CausalSelfAttention.blockRows, seqLen) }
+        /// Floats of the probabilities kept for backward: batch · heads · seqLen².
+        public var probsCount: Int { batch * heads * seqLen * seqLen }
+        /// Floats of the probabilities of one block (the inference-mode probability buffer).
+        public var blockProbsCount: Int { group * block * seqLen }
+        /// Floats of the scratch `forward` needs.
+        public var forwardScratchCount: Int { 2 * group * block * headDim }
+        /// Floats of the scratch `backward` needs.
+        public var backwardScratchCount: Int { 3 * group * block * headDim + group * block * seqLen }
     }
 
-    /// `probs` holds seqLen×seqLen floats per (sequence, head) when `keepProbs` (training; index
-    /// (b·heads + h)), otherwise one seqLen×seqLen scratch reused for every head.
+    /// Copies the `group` heads starting at column `col` of rows r0..<r0+m (row stride `ld`) into a
+    /// stacked [group·m, hd] matrix.
+    @inline(__always)
+    static func gather(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, ld: Int, r0: Int, m: Int, group: Int, hd: Int) {
+        for j in 0..<group {
+            for i in 0..<m {
+                (dst + (j * m + i) * hd).update(from: src + (r0 + i) * ld + j * hd, count: hd)
+            }
+        }
+    }
+
+    /// Adds (or copies) a stacked [group·m, hd] matrix back into the heads' columns.
+    @inline(__always)
+    static func scatter(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, ld: Int, r0: Int, m: Int, group: Int, hd: Int, add: Bool) {
+        for j in 0..<group {
+            for i in 0..<m {
+                let d = dst + (r0 + i) * ld + j * hd, s = src + (j * m + i) * hd
+                if add { for e in 0..<hd { d[e] += s[e] } } else { d.update(from: s, count: hd) }
+            }
+        }
+    }
+
+    /// `probs` holds `shape.probsCount` floats when `keepProbs` (training), else `shape.blockProbsCount`.
+    /// `scratch` holds `shape.forwardScratchCount` floats.
     public static func forward(out: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>,
-                        probs: UnsafeMutablePointer<Float>, shape s: Shape, keepProbs: Bool) {
-        let T = s.seqLen, hd = s.headDim, ld = s.qkvDim, group = s.heads / s.kvHeads
+                               probs: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                               shape s: Shape, keepProbs: Bool) {
+        let T = s.seqLen, hd = s.headDim, ld = s.qkvDim, group = s.group
+        let qs = scratch, os = scratch + group * s.block * hd
         for b in 0..<s.batch {
             let base = qkv + b * T * ld
-            for h in 0..<s.heads {
-                let kvh = h / group
-                let q = base + h * hd
+            for kvh in 0..<s.kvHeads {
+                let q = base + kvh * group * hd
                 let k = base + s.qDim + kvh * hd
                 let v = base + s.qDim + s.kvDim + kvh * hd
-                let p = keepProbs ? probs + (b * s.heads + h) * s.probsPerHead : probs
-                let o = out + b * T * s.qDim + h * hd
+                let pHead = keepProbs ? probs + (b * s.kvHeads + kvh) * group * T * T : probs
+                let o = out + b * T * s.qDim + kvh * group * hd
                 var r0 = 0
                 while r0 < T {
-                    let r1 = min(T, r0 + blockRows)
-                    // S[r0..<r1, 0..<r1] = scale · Q[r0..<r1] · K[0..<r1]ᵀ
-                    Gemm.run(transA: false, transB: true, m: r1 - r0, n: r1, k: hd, alpha: s.scale,
-                             a: q + r0 * ld, lda: ld, b: k, ldb: ld, beta: 0, c: p + r0 * T, ldc: T)
-                    for t in r0..<r1 {
-                        let row = p + t * T
-                        FastMath.softmaxInPlace(UnsafeMutableBufferPointer(start: row, count: t + 1))
-                        if t + 1 < r1 { (row + t + 1).update(repeating: 0, count: r1 - t - 1) }
+                    let r1 = min(T, r0 + blockRows), m = r1 - r0
+                    let p = keepProbs ? pHead + r0 * group * T : pHead
+                    gather(qs, q, ld: ld, r0: r0, m: m, group: group, hd: hd)
+                    // S[group·m, r1] = scale · Qstack · K[0..<r1]ᵀ
+                    Gemm.run(transA: false, transB: true, m: group * m, n: r1, k: hd, alpha: s.scale,
+                             a: qs, lda: hd, b: k, ldb: ld, beta: 0, c: p, ldc: T)
+                    for j in 0..<group {
+                        for t in r0..<r1 {
+                            let row = p + (j * m + t - r0) * T
+                            FastMath.softmaxInPlace(UnsafeMutableBufferPointer(start: row, count: t + 1))
+                            if t + 1 < r1 { (row + t + 1).update(repeating: 0, count: r1 - t - 1) }
+                        }
                     }
-                    // O[r0..<r1] = P[r0..<r1, 0..<r1] · V[0..<r1]
-                    Gemm.run(transA: false, transB: false, m: r1 - r0, n: hd, k: r1,
-                             a: p + r0 * T, lda: T, b: v, ldb: ld, beta: 0, c: o + r0 * s.qDim, ldc: s.qDim)
+                    // Ostack[group·m, hd] = P · V[0..<r1]
+                    Gemm.run(transA: false, transB: false, m: group * m, n: hd, k: r1,
+                             a: p, lda: T, b: v, ldb: ld, beta: 0, c: os, ldc: hd)
+                    scatter(o, os, ld: s.qDim, r0: r0, m: m, group: group, hd: hd, add: false)
                     r0 = r1
                 }
             }
         }
     }
 
-    /// dqkv += ∂L/∂qkv (post-RoPE) given dOut = ∂L/∂out. `scratch` holds seqLen×seqLen floats.
+    /// dqkv += ∂L/∂qkv (post-RoPE) given dOut = ∂L/∂out, for probabilities kept by `forward(keepProbs: true)`.
+    /// `scratch` holds `shape.backwardScratchCount` floats.
     public static func backward(dqkv: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>, qkv: UnsafePointer<Float>,
-                         probs: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, shape s: Shape) {
-        let T = s.seqLen, hd = s.headDim, ld = s.qkvDim, group = s.heads / s.kvHeads
+                                probs: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, shape s: Shape) {
+        let T = s.seqLen, hd = s.headDim, ld = s.qkvDim, group = s.group
+        let stack = group * s.block * hd
+        let qs = scratch, dos = scratch + stack, dqs = scratch + 2 * stack, dp = scratch + 3 * stack
         for b in 0..<s.batch {
             let base = qkv + b * T * ld
             let dbase = dqkv + b * T * ld
-            for h in 0..<s.heads {
-                let kvh = h / group
-                let q = base + h * hd, k = base + s.qDim + kvh * hd, v = base + s.qDim + s.kvDim + kvh * hd
-                let dq = dbase + h * hd, dk = dbase + s.qDim + kvh * hd, dv = dbase + s.qDim + s.kvDim + kvh * hd
-                let p = probs + (b * s.heads + h) * s.probsPerHead
-                let dO = dOut + b * T * s.qDim + h * hd
-                let dp = scratch
+            for kvh in 0..<s.kvHeads {
+                let q = base + kvh * group * hd, k = base + s.qDim + kvh * hd, v = base + s.qDim + s.kvDim + kvh * hd
+                let dq = dbase + kvh * group * hd, dk = dbase + s.qDim + kvh * hd, dv = dbase + s.qDim + s.kvDim + kvh * hd
+                let pHead = probs + (b * s.kvHeads + kvh) * group * T * T
+                let dO = dOut + b * T * s.qDim + kvh * group * hd
                 var r0 = 0
                 while r0 < T {
-                    let r1 = min(T, r0 + blockRows)
-                    let m = r1 - r0
+                    let r1 = min(T, r0 + blockRows), m = r1 - r0, M = group * m
+                    let p = pHead + r0 * group * T
+                    gather(qs, q, ld: ld, r0: r0, m: m, group: group, hd: hd)
+                    gather(dos, dO, ld: s.qDim, r0: r0, m: m, group: group, hd: hd)
                     // dP = dO · Vᵀ
-                    Gemm.run(transA: false, transB: true, m: m, n: r1, k: hd,
-                             a: dO + r0 * s.qDim, lda: s.qDim, b: v, ldb: ld, beta: 0, c: dp + r0 * T, ldc: T)
+                    Gemm.run(transA: false, transB: true, m: M, n: r1, k: hd,
+                             a: dos, lda: hd, b: v, ldb: ld, beta: 0, c: dp, ldc: T)
                     // dV += Pᵀ · dO (masked entries of P are zero)
-                    Gemm.run(transA: true, transB: false, m: r1, n: hd, k: m,
-                             a: p + r0 * T, lda: T, b: dO + r0 * s.qDim, ldb: s.qDim, beta: 1, c: dv, ldc: ld)
+                    Gemm.run(transA: true, transB: false, m: r1, n: hd, k: M,
+                             a: p, lda: T, b: dos, ldb: hd, beta: 1, c: dv, ldc: ld)
                     // dS = scale · P ⊙ (dP − Σ P⊙dP), zero above the diagonal
-                    for t in r0..<r1 {
-                        let pr = p + t * T, dr = dp + t * T
-                        let n = t + 1
-                        let dotv = Vec.dot(pr, dr, n)
-                        for j in 0..<n { dr[j] = s.scale * pr[j] * (dr[j] - dotv) }
-                        if n < r1 { (dr + n).update(repeating: 0, count: r1 - n) }
+                    for j in 0..<group {
+                        for t in r0..<r1 {
+                            let i = j * m + t - r0
+                            let pr = p + i * T, dr = dp + i * T
+                            let n = t + 1
+                            let dotv = Vec.dot(pr, dr, n)
+                            for c in 0..<n { dr[c] = s.scale * pr[c] * (dr[c] - dotv) }
+                            if n < r1 { (dr + n).update(repeating: 0, count: r1 - n) }
+                        }
                     }
-                    // dQ += dS · K ; dK += dSᵀ · Q
-                    Gemm.run(transA: false, transB: false, m: m, n: hd, k: r1,
-                             a: dp + r0 * T, lda: T, b: k, ldb: ld, beta: 1, c: dq + r0 * ld, ldc: ld)
-                    Gemm.run(transA: true, transB: false, m: r1, n: hd, k: m,
-                             a: dp + r0 * T, lda: T, b: q + r0 * ld, ldb: ld, beta: 1, c: dk, ldc: ld)
+                    // dQ = dS · K ; dK += dSᵀ · Q
+                    Gemm.run(transA: false, transB: false, m: M, n: hd, k: r1,
+                             a: dp, lda: T, b: k, ldb: ld, beta: 0, c: dqs, ldc: hd)
+                    scatter(dq, dqs, ld: ld, r0: r0, m: m, group: group, hd: hd, add: true)
+                    Gemm.run(transA: true, transB: false, m: r1, n: hd, k: M,
+                             a: dp, lda: T, b: qs, ldb: hd, beta: 1, c: dk, ldc: ld)
                     r0 = r1
                 }
             }

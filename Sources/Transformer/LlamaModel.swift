@@ -140,7 +140,7 @@ public final class LlamaModel {
             RMSNorm.forward(out: ln1, rstd: a.rstd1.pointer + s * rows, inp: x, weight: P + w.attnNorm, rows: rows, dim: dim, eps: c.normEps)
             Linear.forward(out: qkv, inp: ln1, weight: P + w.wqkv, rows: rows, inDim: dim, outDim: qkvDim)
             a.rope.apply(qkv, rows: rows, rowStride: qkvDim, heads: c.heads + c.kvHeads, inverse: false)
-            CausalSelfAttention.forward(out: att, qkv: qkv, probs: probs, shape: shape, keepProbs: training)
+            CausalSelfAttention.forward(out: att, qkv: qkv, probs: probs, scratch: a.attentionScratch.pointer, shape: shape, keepProbs: training)
             if xMid != x { xMid.update(from: x, count: rows * dim) }
             Linear.forward(out: xMid, inp: att, weight: P + w.wo, rows: rows, inDim: qDim, outDim: dim, accumulate: true)
 
@@ -210,7 +210,7 @@ public final class LlamaModel {
                             rows: rows, inDim: qDim, outDim: dim, accumulateInput: false)
             g.dqkv.pointer.update(repeating: 0, count: rows * qkvDim)
             CausalSelfAttention.backward(dqkv: g.dqkv.pointer, dOut: g.dAtt.pointer, qkv: qkv, probs: probs,
-                                         scratch: g.dProbs.pointer, shape: shape)
+                                         scratch: g.attention.pointer, shape: shape)
             a.rope.apply(g.dqkv.pointer, rows: rows, rowStride: qkvDim, heads: c.heads + c.kvHeads, inverse: true)
             Linear.backward(dInp: g.dNormed.pointer, dWeight: G + w.wqkv, dOut: g.dqkv.pointer, inp: ln1, weight: P + w.wqkv,
                             rows: rows, inDim: dim, outDim: qkvDim, accumulateInput: false)

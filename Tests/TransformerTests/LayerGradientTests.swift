@@ -68,12 +68,13 @@ final class LayerGradientTests: XCTestCase {
             let qkv = randomFloats(rows * shape.qkvDim, &rng, scale: 1.5)
             let wOut = randomFloats(rows * shape.qDim, &rng)
             var out = [Float](repeating: 0, count: rows * shape.qDim)
-            var probs = [Float](repeating: 0, count: batch * shape.heads * seqLen * seqLen)
-            CausalSelfAttention.forward(out: &out, qkv: qkv.floats, probs: &probs, shape: shape, keepProbs: true)
+            var probs = [Float](repeating: 0, count: shape.probsCount)
+            var fscratch = [Float](repeating: 0, count: shape.forwardScratchCount)
+            CausalSelfAttention.forward(out: &out, qkv: qkv.floats, probs: &probs, scratch: &fscratch, shape: shape, keepProbs: true)
             let ref = { (q: [Double]) in Ref.attention(q, batch: batch, seqLen: seqLen, heads: 4, kvHeads: 2, headDim: 4) }
             XCTAssertLessThan(maxRelativeError(out.doubles, ref(qkv)), 1e-5)
             var dqkv = [Float](repeating: 0, count: rows * shape.qkvDim)
-            var scratch = [Float](repeating: 0, count: seqLen * seqLen)
+            var scratch = [Float](repeating: 0, count: shape.backwardScratchCount)
             CausalSelfAttention.backward(dqkv: &dqkv, dOut: wOut.floats, qkv: qkv.floats, probs: probs, scratch: &scratch, shape: shape)
             let num = finiteDifferenceGradients([qkv], wOut: wOut) { ref($0[0]) }
             assertGradient(dqkv, num[0], "attention dqkv (batch \(batch), seqLen \(seqLen))")

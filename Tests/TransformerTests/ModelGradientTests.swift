@@ -80,4 +80,25 @@ final class ModelGradientTests: XCTestCase {
         }[0]
         compare(model, num)
     }
+
+    /// Buffers sized for a larger batch are reused for a smaller one: gradients must equal a fresh model's.
+    func testReusedBuffersForASmallerBatchGiveTheSameGradients() throws {
+        let seqLen = 6
+        let a = try LlamaModel(config: config), b = try LlamaModel(config: config)
+        _ = randomiseModel(a, seed: 41)
+        b.parameters.baseAddress!.update(from: a.parameters.baseAddress!, count: a.layout.count)
+        var rng = TestRNG(42)
+        let big = (0..<(3 * seqLen)).map { _ in rng.token(config.vocabSize) }
+        let small = (0..<(2 * seqLen)).map { _ in rng.token(config.vocabSize) }
+        let wOut = randomFloats(2 * seqLen * config.dim, &rng).floats
+        _ = try big.withUnsafeBufferPointer { try a.forward(tokens: $0, batch: 3, seqLen: seqLen, training: true) }
+        try randomFloats(3 * seqLen * config.dim, &rng).floats.withUnsafeBufferPointer { try a.backward(dHidden: $0) }
+        for m in [a, b] {
+            let h = try small.withUnsafeBufferPointer { Array(try m.forward(tokens: $0, batch: 2, seqLen: seqLen, training: true)) }
+            XCTAssertEqual(h.count, 2 * seqLen * config.dim)
+            m.zeroGradients()
+            try wOut.withUnsafeBufferPointer { try m.backward(dHidden: $0) }
+        }
+        XCTAssertLessThan(maxRelativeError(a.gradients.map(Double.init), b.gradients.map(Double.init)), 1e-5)
+    }
 }

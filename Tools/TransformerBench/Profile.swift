@@ -21,10 +21,10 @@ func profileLayers(config c: LlamaConfig, batch: Int, seqLen: Int, backward: Boo
     let x = buf(rows * D), ln = buf(rows * D), rstd = buf(rows), w = buf(D)
     let wqkv = buf(qkvDim * D), qkv = buf(rows * qkvDim), att = buf(rows * c.qDim), wo = buf(D * c.qDim)
     let wgu = buf(2 * F * D), gu = buf(rows * 2 * F), h = buf(rows * F), wd = buf(D * F)
-    let probs = buf(batch * c.heads * seqLen * seqLen), scratch = buf(seqLen * seqLen)
+    let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
+    let probs = buf(shape.probsCount), scratch = buf(shape.backwardScratchCount), fscratch = buf(shape.forwardScratchCount)
     let dx = buf(rows * D), dw = buf(2 * F * D), dqkv = buf(rows * qkvDim), dgu = buf(rows * 2 * F)
     let rope = RoPE(seqLen: seqLen, headDim: c.headDim, base: c.ropeBase)
-    let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
     func time(_ name: String, _ flops: Double, _ body: () -> Void) {
         body()
         var best = Double.infinity
@@ -41,7 +41,7 @@ func profileLayers(config c: LlamaConfig, batch: Int, seqLen: Int, backward: Boo
     time("qkv linear fwd", 2 * r * Double(D * qkvDim)) { Linear.forward(out: qkv, inp: ln, weight: wqkv, rows: rows, inDim: D, outDim: qkvDim) }
     time("rope fwd", 0) { rope.apply(qkv, rows: rows, rowStride: qkvDim, heads: c.heads + c.kvHeads, inverse: false) }
     let attFlops = 2 * 2 * Double(batch * c.heads) * Double(seqLen * (seqLen + 1) / 2) * Double(c.headDim)
-    time("attention fwd", attFlops) { CausalSelfAttention.forward(out: att, qkv: qkv, probs: probs, shape: shape, keepProbs: backward) }
+    time("attention fwd", attFlops) { CausalSelfAttention.forward(out: att, qkv: qkv, probs: probs, scratch: fscratch, shape: shape, keepProbs: backward) }
     time("attn_output fwd", 2 * r * Double(D * c.qDim)) { Linear.forward(out: x, inp: att, weight: wo, rows: rows, inDim: c.qDim, outDim: D, accumulate: true) }
     time("gate+up fwd", 2 * r * Double(2 * F * D)) { Linear.forward(out: gu, inp: ln, weight: wgu, rows: rows, inDim: D, outDim: 2 * F) }
     time("swiglu fwd", 0) { SwiGLU.forward(out: h, gu: gu, rows: rows, ffn: F) }
