@@ -27,7 +27,9 @@ let package = Package(
         // Llama layers on BLAS: forward (teacher) and forward + backward (student). Knows nothing of storage.
         .target(name: "Transformer", dependencies: ["COpenBLAS", "FastMath"], swiftSettings: optimise),
         // GGUF, dequantisation, BPE tokenizer, corpus packing, the dump loop.
-        .target(name: "Teacher", dependencies: ["LogitStore", "Transformer", "FastMath"], swiftSettings: optimise),
+        .target(name: "Teacher", dependencies: ["LogitStore", "Transformer", "FastMath", "CXXHash"], swiftSettings: optimise),
+        // Online logits: a training loop hands its logits rows, chunk by chunk, to a StoreWriter (model-agnostic).
+        .target(name: "OnlineLogits", dependencies: ["LogitStore"], swiftSettings: optimise),
         // Student model, KD losses, schedules, AdamW, safetensors checkpoints, evaluation.
         .target(name: "Trainer", dependencies: ["LogitStore", "Transformer", "FastMath", "COpenBLAS"], swiftSettings: optimise),
         // NumPy .npy reading (memory-mapped) and writing; knows nothing of stores.
@@ -52,7 +54,7 @@ let package = Package(
         .testTarget(name: "FastMathTests", dependencies: ["FastMath"]),
         .testTarget(name: "LogitStoreTests", dependencies: ["LogitStore"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
-        .testTarget(name: "TeacherTests", dependencies: ["Teacher"]),
+        .testTarget(name: "TeacherTests", dependencies: ["Teacher", "OnlineLogits"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer"]),
         .testTarget(name: "StorageCLITests", dependencies: ["NumPyFiles", "StoreInterchange", "LogitStore"]),
     ]

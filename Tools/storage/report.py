@@ -9,6 +9,7 @@ def main():
     ap.add_argument("--label", default="")
     ap.add_argument("--json-out")
     ap.add_argument("--logits", default="")
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table with the issue's targets")
     a = ap.parse_args()
     r = {}
     for line in open(a.results):
@@ -40,9 +41,15 @@ def main():
     S = lambda k: summary["configs"][f"top-0.95-{k}"]
     # Build rows from the summary directly.
     rows = []
+    targets = {
+        "store_bytes_per_entry": "≤ 2.8", "store_vs_parquet": "< 1", "read_positions_per_second": "≥ 2,000,000 (k=50)",
+        "read_speedup_vs_pyarrow": "> 1", "random_2048_ms_p50": "< 1", "write_rows_per_second": "≥ 20,000",
+        "write_speedup_vs_numpy": "≥ 5",
+    }
+
     def add(name, key, fmt):
-        rows.append([name] + [("n/a" if S(k)[key] is None else fmt.format(S(k)[key])) for k in ks])
-    rows.append(["positions"] + [f"{r[k]['inspect']['positions']:,}" for k in ks])
+        rows.append([name] + [("n/a" if S(k)[key] is None else fmt.format(S(k)[key])) for k in ks] + [targets.get(key, "")])
+    rows.append(["positions"] + [f"{r[k]['inspect']['positions']:,}" for k in ks] + [""])
     add("entries / position", "entries_per_position", "{:.1f}")
     add("store B/entry (all streams + index)", "store_bytes_per_entry", "{:.3f}")
     add("store B/position", "store_bytes_per_position", "{:.1f}")
@@ -64,7 +71,15 @@ def main():
     add("write speed-up vs NumPy", "write_speedup_vs_numpy", "{:.1f}x")
     add("kept entries/row: writer", "write_mean_entries", "{:.2f}")
     add("kept entries/row: NumPy (same rows)", "numpy_mean_entries", "{:.2f}")
-    head = ["", *[f"top-0.95-{k}" for k in ks]]
+    head = ["", *[f"top-0.95-{k}" for k in ks], "target"]
+    if a.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for x in rows:
+            print("| " + " | ".join(x) + " |")
+        if a.json_out:
+            json.dump(summary, open(a.json_out, "w"), indent=1)
+        return
     w = [max(len(x[i]) for x in [head] + rows) for i in range(len(head))]
     print(f"logitstore storage benchmark — data: {a.label}")
     print(f"writer rows: {a.logits}")

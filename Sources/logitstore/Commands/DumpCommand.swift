@@ -1,7 +1,70 @@
 import ArgumentParser
+import Foundation
+import LogitStore
+import Teacher
 
-// Placeholder until its owner lands the real command.
+/// `logitstore dump --teacher MODEL.gguf --input PATH --out STORE ...`: run the teacher over a corpus and store
+/// its truncated next-token distributions.
 struct DumpCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "dump", abstract: "(not yet implemented)")
-    func run() async throws { throw ValidationError("'dump' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "dump",
+        abstract: "Run a GGUF teacher over text or tokens and store its top-p/top-k next-token distributions.",
+        discussion: """
+        Text (files, one document per file) and JSONL ("text" field) are tokenised and packed into --seq-len
+        sequences with EOS between documents; raw u32/u16 token files and Megatron .bin/.idx datasets are cut into
+        --seq-len sequences exactly as they are. Re-running the same command resumes: sequences this writer id
+        already committed are skipped.
+        """)
+
+    @Option(help: "The teacher model (GGUF, Llama architecture).") var teacher: String
+    @Option(help: "Input file or directory.") var input: String
+    @Option(help: "Output store directory (created, or resumed).") var out: String
+    @Option(name: .customLong("input-format"), help: "text | jsonl | u32 | u16 | megatron (default: jsonl for *.jsonl, else text).")
+    var inputFormat: String?
+    @Option(name: .customLong("seq-len"), help: "Tokens per stored sequence.") var seqLen = 512
+    @Option(name: .customLong("top-p"), help: "Keep the smallest set of tokens whose probability reaches this.") var topP = 0.95
+    @Option(name: .customLong("top-k"), help: "Then keep at most this many.") var topK = 100
+    @Option(help: "zstd | lz4 | none.") var codec = "zstd"
+    @Option(help: "zstd level.") var level: Int?
+    @Option(name: .customLong("writer-id"), help: "This writer's shard name space (parallel dumps use distinct ids).") var writerID = "w0"
+    @Option(name: .customLong("max-tokens"), help: "Use only the first N tokens of the input (after packing).") var maxTokens: Int?
+    @Option(help: "Sequences per forward pass.") var batch = 1
+    @Flag(name: .customLong("no-target-logprobs"), help: "Do not record the log-probability of each actual next token.")
+    var noTargetLogprobs = false
+    @Flag(help: "Print a JSON summary (timings, tokens/s) on standard output at the end.") var json = false
+
+    func run() async throws {
+        let format: InputFormat
+        if let f = inputFormat {
+            guard let v = InputFormat(rawValue: f) else {
+                throw ValidationError("unknown --input-format '\(f)' (text, jsonl, u32, u16, megatron)")
+            }
+            format = v
+        } else {
+            format = input.hasSuffix(".jsonl") ? .jsonl : .text
+        }
+        guard let codecValue = Codec(name: codec, level: level) else { throw ValidationError("unknown --codec '\(codec)' (zstd, lz4, none)") }
+        let policy = TruncationPolicy(topP: topP, topK: topK)
+        try policy.validate()
+
+        let t0 = Date()
+        let model = try TeacherModel(path: teacher)
+        let loadSeconds = Date().timeIntervalSince(t0)
+        printError("teacher \(model.name): \(model.config.layers) layers, dim \(model.config.dim), vocab \(model.config.vocabSize), loaded in \(String(format: "%.1f", loadSeconds)) s")
+        let job = try DumpJob(teacher: model, options: DumpOptions(
+            input: input, format: format, seqLen: seqLen, policy: policy, codec: codecValue, writerID: writerID,
+            maxTokens: maxTokens, batch: batch, recordTargetLogprobs: !noTargetLogprobs))
+        var bar: ProgressBar?
+        var summary = try job.run(out: out) { p in
+            if bar == nil {
+                if p.skippedSequences > 0 { printError("resuming: \(p.skippedSequences) of \(p.sequencesTotal) sequences already committed") }
+                bar = ProgressBar(label: "dump", total: Double(p.tokensTotal), unit: "tok")
+            }
+            bar?.update(done: Double(p.tokensDone), extra: "seq \(p.sequencesDone)/\(p.sequencesTotal)")
+        }
+        bar?.finish()
+        summary.loadSeconds = loadSeconds
+        printError("stored \(summary.sequences) sequences (\(summary.positions) positions) in \(out); \(summary.tokensProcessed) tokens through the teacher at \(String(format: "%.0f", summary.tokensPerSecond)) tok/s")
+        if json { try printJSON(summary) }
+    }
 }

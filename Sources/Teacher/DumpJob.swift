@@ -1,0 +1,151 @@
+import Foundation
+import LogitStore
+import Transformer
+
+/// What `logitstore dump` does, as a library: input → sequences → teacher forward → full logits rows →
+/// `StoreWriter` (softmax, top-p, top-k, encode, commit).
+public struct DumpOptions: Sendable {
+    public var input: String
+    public var format: InputFormat
+    public var seqLen: Int
+    public var policy: TruncationPolicy
+    public var codec: Codec
+    public var writerID: String
+    /// Stop after this many input tokens (after packing), e.g. for a quick first run.
+    public var maxTokens: Int?
+    /// Sequences per forward pass (rows per matrix product = batch · seqLen).
+    public var batch: Int
+    public var recordTargetLogprobs: Bool
+
+    public init(input: String, format: InputFormat = .text, seqLen: Int = 512, policy: TruncationPolicy = TruncationPolicy(),
+                codec: Codec = .default, writerID: String = "w0", maxTokens: Int? = nil, batch: Int = 1, recordTargetLogprobs: Bool = true) {
+        self.input = input; self.format = format; self.seqLen = seqLen; self.policy = policy; self.codec = codec
+        self.writerID = writerID; self.maxTokens = maxTokens; self.batch = batch; self.recordTargetLogprobs = recordTargetLogprobs
+    }
+}
+
+/// Progress of a running dump.
+public struct DumpProgress: Sendable {
+    public var sequencesDone: Int
+    public var sequencesTotal: Int
+    /// Tokens run through the teacher in this process (resumed sequences not counted).
+    public var tokensDone: Int
+    public var tokensTotal: Int
+    public var skippedSequences: Int
+}
+
+/// The outcome of a dump, with the time split between the stages.
+public struct DumpSummary: Codable, Sendable {
+    public var sequences: Int
+    public var positions: Int
+    public var skippedSequences: Int
+    public var tokensProcessed: Int
+    public var documents: Int
+    public var seconds: Double
+    public var tokensPerSecond: Double
+    public var loadSeconds: Double
+    public var tokenizeSeconds: Double
+    public var forwardSeconds: Double
+    public var lmHeadSeconds: Double
+    public var writerSeconds: Double
+}
+
+public final class DumpJob {
+    public let teacher: TeacherModel
+    public let options: DumpOptions
+
+    public init(teacher: TeacherModel, options: DumpOptions) throws {
+        guard options.seqLen >= 1 else { throw TeacherError.config("--seq-len must be at least 1") }
+        guard options.batch >= 1 else { throw TeacherError.config("--batch must be at least 1") }
+        if let m = options.maxTokens, m < 1 { throw TeacherError.config("--max-tokens must be at least 1") }
+        self.teacher = teacher
+        self.options = options
+    }
+
+    /// The teacher identity recorded in the store's manifest.
+    public var identity: TeacherIdentity {
+        TeacherIdentity(name: teacher.identityName, weightsHash: teacher.weightsHash, tokenizerHash: "xxh3:" + teacher.tokenizer.identityHash)
+    }
+
+    /// Tokenises/reads the input into the sequences the store will hold.
+    public func sequences() throws -> PackedSequences {
+        if options.format.isText {
+            guard let eos = teacher.tokenizer.eosID else { throw TeacherError.tokenizer("the model names no EOS token (tokenizer.ggml.eos_token_id) to put between documents") }
+            return try PackedSequences.pack(path: options.input, format: options.format, tokenizer: teacher.tokenizer, eos: eos,
+                                            seqLen: options.seqLen, maxTokens: options.maxTokens)
+        }
+        return try PackedSequences.raw(path: options.input, format: options.format, vocabSize: teacher.config.vocabSize,
+                                       seqLen: options.seqLen, maxTokens: options.maxTokens)
+    }
+
+    /// Runs the dump into `out` (created, or resumed: sequences already committed by this writer id are skipped).
+    public func run(out: String, progress: (DumpProgress) -> Void = { _ in }) throws -> DumpSummary {
+        let t0 = Date()
+        let packed = try sequences()
+        let tokenizeSeconds = Date().timeIntervalSince(t0)
+        guard packed.count > 0 else { throw TeacherError.input(path: options.input, reason: "holds no tokens") }
+        let vocab = teacher.config.vocabSize
+        let writer = try StoreWriter(directory: out, options: WriterOptions(
+            vocabSize: vocab, policy: options.policy, teacher: identity, codec: options.codec, writerID: options.writerID,
+            recordTargetLogprobs: options.recordTargetLogprobs))
+        let skip = writer.committedSequenceCount
+        if skip > packed.count {
+            throw TeacherError.config("\(out) already holds \(skip) sequences of writer \(options.writerID), more than this input gives (\(packed.count)); a different input, --seq-len or --max-tokens?")
+        }
+        if skip > 0 { try checkResumeMatches(out: out, packed: packed, committed: skip) }
+
+        var forwardSeconds = 0.0, headSeconds = 0.0, writerSeconds = 0.0
+        let dim = teacher.config.dim
+        let logits = UnsafeMutableBufferPointer<Float>.allocate(capacity: options.seqLen * vocab)
+        defer { logits.deallocate() }
+        let tokensTotal = packed.tokens.count - packed.range(skip).lowerBound
+        var done = 0
+        progress(DumpProgress(sequencesDone: skip, sequencesTotal: packed.count, tokensDone: 0, tokensTotal: tokensTotal, skippedSequences: skip))
+        var i = skip
+        while i < packed.count {
+            // A batch of full-length sequences (the last, shorter sequence goes alone).
+            let len = packed.range(i).count
+            var n = 1
+            while n < options.batch, i + n < packed.count, packed.range(i + n).count == len { n += 1 }
+            let batchTokens = Array(packed.tokens[packed.range(i).lowerBound..<packed.range(i + n - 1).upperBound])
+            var t = Date()
+            let hidden = try teacher.hidden(tokens: batchTokens, batch: n, seqLen: len)
+            forwardSeconds += Date().timeIntervalSince(t)
+            for s in 0..<n {
+                t = Date()
+                teacher.logits(hidden: hidden.baseAddress! + s * len * dim, rows: len, into: logits.baseAddress!)
+                headSeconds += Date().timeIntervalSince(t)
+                t = Date()
+                try writer.append(tokens: Array(batchTokens[(s * len)..<((s + 1) * len)]),
+                                  logits: UnsafeBufferPointer(rebasing: logits[0..<(len * vocab)]))
+                writerSeconds += Date().timeIntervalSince(t)
+            }
+            i += n
+            done += n * len
+            progress(DumpProgress(sequencesDone: i, sequencesTotal: packed.count, tokensDone: done, tokensTotal: tokensTotal, skippedSequences: skip))
+        }
+        let t = Date()
+        try writer.finish()
+        writerSeconds += Date().timeIntervalSince(t)
+        let seconds = Date().timeIntervalSince(t0)
+        return DumpSummary(sequences: packed.count, positions: packed.tokens.count, skippedSequences: skip, tokensProcessed: done,
+                           documents: packed.documentCount, seconds: seconds, tokensPerSecond: Double(done) / max(seconds, 1e-9),
+                           loadSeconds: 0, tokenizeSeconds: tokenizeSeconds, forwardSeconds: forwardSeconds,
+                           lmHeadSeconds: headSeconds, writerSeconds: writerSeconds)
+    }
+
+    /// On resume, the last committed sequence of this writer must be the same tokens this input gives there.
+    func checkResumeMatches(out: String, packed: PackedSequences, committed: Int) throws {
+        let reader = try StoreReader(directory: out)
+        var global = 0, lastOwn = -1, own = 0
+        for shard in reader.manifest.shards {
+            if shard.writerID == options.writerID { own += shard.sequences; lastOwn = global + shard.sequences - 1 }
+            global += shard.sequences
+        }
+        guard own == committed, lastOwn >= 0 else { return }
+        let stored = try reader.sequence(lastOwn).tokens
+        guard stored == Array(packed.sequence(committed - 1)) else {
+            throw TeacherError.config("cannot resume \(out): its sequence \(committed - 1) differs from what this input gives (different input, --seq-len, --max-tokens or tokenizer?)")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The Teacher module. See ../../../shared/ARCHITECTURE.md for its place.
