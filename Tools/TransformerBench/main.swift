@@ -1,7 +1,7 @@
 // Transformer benchmark: tokens/s and GFLOP/s of LlamaModel on random weights.
 //   teacher mode: forward + LM head (in chunks) of SmolLM2-135M's shape, inference only;
 //   student mode: forward + LM head + cross-entropy + backward of a ~7M-parameter student.
-// Usage: TransformerBench [teacher|student] [--profile] [--batch B] [--seq T] [--iters N] [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ffn F]
+// Usage: TransformerBench [teacher|student|exp] [--profile] [--batch B] [--seq T] [--iters N] [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ffn F]
 // Prints one JSON line. Tools/bench-transformer runs it side by side with PyTorch.
 import Foundation
 import Transformer
@@ -26,6 +26,23 @@ let batch = option("--batch", student ? 8 : 4)
 let seqLen = option("--seq", student ? 256 : 512)
 let iters = option("--iters", 3)
 let chunk = option("--chunk", 256)
+
+if mode == "exp" {
+    // FastMath throughput on vocabulary-wide rows: exp and softmax over 49,152 floats, thread CPU time.
+    let n = 49152, reps = 300
+    var x = [Float](repeating: 0, count: n), y = x
+    for i in 0..<n { x[i] = Float(i % 977) * 0.01 - 5 }
+    var sink: Float = 0
+    func perRow(_ body: () -> Float) -> Double {
+        let t0 = threadCPUSeconds()
+        for _ in 0..<reps { sink += body() }
+        return (threadCPUSeconds() - t0) / Double(reps)
+    }
+    let expRow = perRow { y.withUnsafeMutableBufferPointer { p in p.baseAddress!.update(from: x, count: n); return FastMath.expInPlace(p, minus: 1) } }
+    let softRow = perRow { y.withUnsafeMutableBufferPointer { p in p.baseAddress!.update(from: x, count: n); return FastMath.softmaxInPlace(p) } }
+    print("{\"exp_per_second\": \(Double(n) / expRow), \"softmax_row_us\": \(softRow * 1e6), \"row\": \(n), \"sink\": \(sink.isFinite ? 0 : 1)}")
+    exit(0)
+}
 
 if args.contains("--profile") {
     profileLayers(config: config, batch: batch, seqLen: seqLen, backward: student)

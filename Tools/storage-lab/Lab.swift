@@ -92,8 +92,8 @@ enum Lab {
         let (m, data) = try load(dir)
         let entries = data.reduce(0) { $0 + $1.1.ids.count }, positions = data.reduce(0) { $0 + $1.0.count }
         print("store \(dir): \(positions) positions, \(entries) entries, \(String(format: "%.1f", Double(entries) / Double(positions))) entries/position")
-        print(String(format: "%-34@ %10@ %8@ %8@ %8@ %8@ %8@ %9@", "variant" as NSString, "bytes" as NSString, "B/entry" as NSString,
-                     "ids" as NSString, "probs" as NSString, "tokens" as NSString, "counts" as NSString, "index+hdr" as NSString))
+        print(String(format: "%-34@ %10@ %8@ %8@ %8@ %8@ %8@ %8@ %9@", "variant" as NSString, "bytes" as NSString, "B/entry" as NSString,
+                     "ids" as NSString, "probs" as NSString, "tokens" as NSString, "counts" as NSString, "targets" as NSString, "index+hdr" as NSString))
         var variants: [(String, Codec, EncodingPlan, Int)] = []
         for b in (blockSizes.isEmpty ? [256 << 10] : blockSizes) {
             for l in (levels.isEmpty ? [3] : levels) {
@@ -111,17 +111,18 @@ enum Lab {
             let tmp = NSTemporaryDirectory() + "storage-lab-\(getpid())"
             try? FileManager.default.removeItem(atPath: tmp)
             var o = WriterOptions(vocabSize: m.vocabSize, policy: m.truncation, teacher: m.teacher, codec: codec,
-                                  shardTargetBytes: 1 << 40, blockTargetBytes: block, recordTargetLogprobs: false)
+                                  shardTargetBytes: 1 << 40, blockTargetBytes: block, recordTargetLogprobs: m.targetLogprobs)
             o.paddedVocabSize = m.paddedVocabSize
             let w = try StoreWriter(directory: tmp, options: o)
             w.encodingPlan = plan
-            for (t, r) in data { var rr = r; rr.targetLogprobs = nil; try w.append(tokens: t, truncated: rr) }
+            for (t, r) in data { try w.append(tokens: t, truncated: r) }
             try w.finish()
             let b = try StoreReader(directory: tmp).storageBreakdown()
             func per(_ x: Int) -> String { String(format: "%.3f", Double(x) / Double(entries)) }
-            print(String(format: "%-34@ %10d %8@ %8@ %8@ %8@ %8@ %9@", name as NSString, b.totalBytes, per(b.totalBytes) as NSString,
+            print(String(format: "%-34@ %10d %8@ %8@ %8@ %8@ %8@ %8@ %9@", name as NSString, b.totalBytes, per(b.totalBytes) as NSString,
                          per(b.streamBytes["ids"] ?? 0) as NSString, per(b.streamBytes["probs"] ?? 0) as NSString,
                          per(b.streamBytes["tokens"] ?? 0) as NSString, per(b.streamBytes["counts"] ?? 0) as NSString,
+                         per(b.streamBytes["target_logprobs"] ?? 0) as NSString,
                          per(b.indexBytes + b.blockHeaderBytes + b.shardHeaderBytes) as NSString))
             try? FileManager.default.removeItem(atPath: tmp)
         }

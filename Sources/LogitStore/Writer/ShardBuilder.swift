@@ -66,13 +66,43 @@ final class ShardBuilder {
         bytesWritten += bytes.count
     }
 
-    /// Encodes and writes one block.
+    /// Blocks held back until the id table is built (rank filter only).
+    private var pending: [BlockContent] = []
+    private var pendingLogical = 0
+    /// The id table is built from the shard's first blocks, up to this much logical data (4 MiB).
+    static let idTableSampleBytes = 4 << 20
+
+    /// Logical bytes of blocks held back (not yet written).
+    var pendingLogicalBytes: Int { pendingLogical }
+    /// Positions in blocks held back.
+    var pendingPositions: Int { pending.reduce(0) { $0 + $1.positionCount } }
+
+    /// Encodes and writes one block (held back while the id table is still being sampled).
     func addBlock(_ c: BlockContent, encoder: BlockEncoder, codec: Codec, plan: EncodingPlan) throws {
-        buffer.removeAll(keepingCapacity: true)
         if plan.ids == .rankShuffle && idTable == nil {
-            idTable = IdTable.build(from: c.ids, vocabSize: vocabSize)
-            rankOfId = idTable!.rankOfId()
+            pending.append(c)
+            pendingLogical += c.logicalBytes
+            if pendingLogical >= ShardBuilder.idTableSampleBytes { try flushPending(encoder: encoder, codec: codec, plan: plan) }
+            return
         }
+        try writeBlock(c, encoder: encoder, codec: codec, plan: plan)
+    }
+
+    /// Builds the id table from the held-back blocks and writes them.
+    func flushPending(encoder: BlockEncoder, codec: Codec, plan: EncodingPlan) throws {
+        guard idTable == nil, !pending.isEmpty else { return }
+        var sample: [UInt32] = []
+        sample.reserveCapacity(pending.reduce(0) { $0 + $1.entryCount })
+        for b in pending { sample.append(contentsOf: b.ids) }
+        idTable = IdTable.build(from: sample, vocabSize: vocabSize)
+        rankOfId = idTable!.rankOfId()
+        let blocks = pending
+        pending = []; pendingLogical = 0
+        for b in blocks { try writeBlock(b, encoder: encoder, codec: codec, plan: plan) }
+    }
+
+    private func writeBlock(_ c: BlockContent, encoder: BlockEncoder, codec: Codec, plan: EncodingPlan) throws {
+        buffer.removeAll(keepingCapacity: true)
         let raw = try encoder.encode(c, codec: codec, plan: plan, rankOfId: rankOfId, into: &buffer)
         guard buffer.count <= Int(UInt32.max), raw <= Int(UInt32.max) else {
             throw StoreError.invalidInput("block too large (\(buffer.count) bytes); lower blockTargetBytes")
@@ -92,7 +122,8 @@ final class ShardBuilder {
     }
 
     /// Writes index and trailer, fsyncs and closes. Returns (file size, whole-file XXH3-64).
-    func finish(codec: Codec) throws -> (Int, UInt64) {
+    func finish(codec: Codec, encoder: BlockEncoder, plan: EncodingPlan) throws -> (Int, UInt64) {
+        try flushPending(encoder: encoder, codec: codec, plan: plan)
         // The id table section, between the last block and the index.
         var tableOffset = 0, tableLength = 0
         var tableSum: UInt64 = 0

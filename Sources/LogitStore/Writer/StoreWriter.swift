@@ -220,7 +220,7 @@ public final class StoreWriter {
             // Prefer sequence boundaries as block boundaries.
             let seqBytes = tokens.count * perPos + rows.ids.count * 6
             if block.positionCount > 0 && block.logicalBytes + seqBytes > target { try flushBlock() }
-            let first = s.positions + block.positionCount
+            let first = s.positions + s.pendingPositions + block.positionCount
             var e = 0
             for j in 0..<tokens.count {
                 let c = Int(rows.counts[j])
@@ -233,7 +233,7 @@ public final class StoreWriter {
                 if block.logicalBytes >= target { try flushBlock() }
             }
             s.addSequence(firstPosition: first, length: tokens.count)
-            if s.bytesWritten + block.logicalBytes / 3 >= options.shardTargetBytes { try commitShard() }
+            if s.bytesWritten + (s.pendingLogicalBytes + block.logicalBytes) / 3 >= options.shardTargetBytes { try commitShard() }
         } catch let error as StoreError {
             if case .invalidInput = error { throw error }
             fail()
@@ -262,7 +262,7 @@ public final class StoreWriter {
     private func commitShard() throws {
         guard let s = shard, !s.sequences.isEmpty else { return }
         try flushBlock()
-        let (bytes, sum) = try s.finish(codec: options.codec)
+        let (bytes, sum) = try s.finish(codec: options.codec, encoder: encoder, plan: encodingPlan)
         let name = "\(options.writerID)-\(String(format: "%06d", nextSerial)).\(ShardLayout.fileExtension)"
         guard rename(s.tempPath, directory + "/" + name) == 0 else { throw DurableFile.fail(directory + "/" + name, "rename") }
         try DurableFile.fsyncDirectory(directory)
