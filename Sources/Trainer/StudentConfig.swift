@@ -1,4 +1,5 @@
 import Foundation
+import Transformer
 
 /// The student's shape as a user writes it in `student.json`:
 /// `{"layers": 4, "dim": 128, "heads": 4, "kv_heads": 2, "ffn_dim": 384, "tied_embeddings": true}`.
@@ -30,16 +31,11 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         self.ffnDim = ffnDim; self.tiedEmbeddings = tiedEmbeddings; self.normEps = normEps; self.ropeBase = ropeBase
     }
 
+    /// Same keys and defaults as the transformer's `LlamaConfig` (whose decoder this reuses); a `vocab_size`, if present, is ignored.
     public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        layers = try c.decode(Int.self, forKey: .layers)
-        dim = try c.decode(Int.self, forKey: .dim)
-        heads = try c.decode(Int.self, forKey: .heads)
-        kvHeads = try c.decodeIfPresent(Int.self, forKey: .kvHeads) ?? heads
-        ffnDim = try c.decode(Int.self, forKey: .ffnDim)
-        tiedEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tiedEmbeddings) ?? true
-        normEps = try c.decodeIfPresent(Float.self, forKey: .normEps) ?? 1e-5
-        ropeBase = try c.decodeIfPresent(Float.self, forKey: .ropeBase) ?? 10000
+        let l = try LlamaConfig(from: decoder)
+        self.init(layers: l.layers, dim: l.dim, heads: l.heads, kvHeads: l.kvHeads, ffnDim: l.ffnDim,
+                  tiedEmbeddings: l.tiedEmbeddings, normEps: l.normEps, ropeBase: l.ropeBase)
     }
 
     /// Checks the shape is one the layers can run.

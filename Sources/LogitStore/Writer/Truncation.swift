@@ -57,27 +57,24 @@ public final class Truncator {
 
     /// Float16 rows (widened to Float32 first).
     public func truncate(rows: UnsafeBufferPointer<Float16>, nextTokens: [UInt32?]? = nil, into out: inout TruncatedRows) throws {
-        let n = try rowCount(rows.count, nextTokens)
-        let mark = Mark(out)
-        do {
-            for r in 0..<n {
-                let src = UnsafeBufferPointer(rebasing: rows[(r * rowWidth)..<(r * rowWidth + vocabSize)])
-                let dst = UnsafeMutableBufferPointer(rebasing: scratch[0..<vocabSize])
-                FastMath.widen(src, into: dst)
-                try truncateRow(UnsafeBufferPointer(dst), row: r, next: nextTokens?[r], recordTarget: nextTokens != nil, into: &out)
-            }
-        } catch { mark.restore(&out); throw error }
+        try truncateWidening(rows, nextTokens: nextTokens, into: &out, widen: FastMath.widen)
     }
 
     /// BFloat16 rows given as raw bit patterns (widened to Float32 first).
     public func truncate(bfloat16Rows rows: UnsafeBufferPointer<UInt16>, nextTokens: [UInt32?]? = nil, into out: inout TruncatedRows) throws {
+        try truncateWidening(rows, nextTokens: nextTokens, into: &out, widen: FastMath.widenBFloat16)
+    }
+
+    /// 16-bit rows: each row is widened into the scratch row, then truncated; on error nothing of the call is kept.
+    private func truncateWidening<T>(_ rows: UnsafeBufferPointer<T>, nextTokens: [UInt32?]?, into out: inout TruncatedRows,
+                                     widen: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Float>) -> Void) throws {
         let n = try rowCount(rows.count, nextTokens)
         let mark = Mark(out)
         do {
             for r in 0..<n {
                 let src = UnsafeBufferPointer(rebasing: rows[(r * rowWidth)..<(r * rowWidth + vocabSize)])
                 let dst = UnsafeMutableBufferPointer(rebasing: scratch[0..<vocabSize])
-                FastMath.widenBFloat16(src, into: dst)
+                widen(src, dst)
                 try truncateRow(UnsafeBufferPointer(dst), row: r, next: nextTokens?[r], recordTarget: nextTokens != nil, into: &out)
             }
         } catch { mark.restore(&out); throw error }
