@@ -23,7 +23,7 @@ final class TruncationTests: XCTestCase {
                                make: (inout SplitMix64, Int) -> Float) throws {
         var rng = SplitMix64(seed: seed)
         var data: [Float] = []
-        for _ in 0..<(rows * vocab) { data.append(make(&rng, vocab)) }
+        for e in 0..<(rows * vocab) { data.append(make(&rng, e % vocab)) }  // make(rng, column)
         let t = try Truncator(vocabSize: vocab, policy: TruncationPolicy(topP: p, topK: k, temperature: temperature))
         var out = TruncatedRows()
         try data.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
@@ -74,6 +74,64 @@ final class TruncationTests: XCTestCase {
         var out = TruncatedRows()
         try row.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
         XCTAssertEqual(out.ids, [1, 2, 4, 3])
+    }
+
+    /// The candidate bound works on 256-wide chunks and their four 64-entry sub-maxima (4 per chunk): cover k below
+    /// the chunk count, between chunks and sub-maxima, above the sub-maxima (no bound: whole-row scan), a vocabulary
+    /// that is a multiple of neither 256 nor 16 (partial last chunk with a scalar tail), and k = 1.
+    func testChunkBoundAroundChunkAndSubMaximumCounts() throws {
+        // vocab 10_007: 40 chunks (the last holds 23 entries), 160 sub-maxima.
+        for (p, k) in [(1.0, 1), (1.0, 20), (1.0, 39), (1.0, 40), (1.0, 41), (1.0, 100), (1.0, 160), (1.0, 161), (1.0, 700), (0.95, 100), (0.5, 150)] {
+            try checkAgainstReference(vocab: 10_007, rows: 4, p: p, k: k, seed: 21) { rng, _ in
+                Float(Double(rng.next(below: 1 << 20)) / Double(1 << 20) * 10 - 5)
+            }
+        }
+        // The largest entries in the scalar tail of the partial last chunk (ids 9_984..<10_007 are past the last
+        // full 16-wide vector).
+        try checkAgainstReference(vocab: 10_007, rows: 3, p: 1, k: 30, seed: 22) { rng, i in
+            Float(i >= 9_990 ? 20 + Double(rng.next(below: 100)) / 10 : Double(rng.next(below: 1000)) / 100)
+        }
+        // Tiny vocabularies: fewer entries than one SIMD vector or one chunk.
+        for vocab in [1, 7, 17, 255, 257] {
+            try checkAgainstReference(vocab: vocab, rows: 3, p: 1, k: 5, seed: 23) { rng, _ in Float(rng.next(below: 50)) / 7 }
+        }
+    }
+
+    func testTiesAcrossChunkBoundaries() throws {
+        // Few distinct values over many chunks: the k-th value is tied across chunks and sub-maxima; ties go to the
+        // lower id whichever chunk holds it. p = 1 keeps exactly k, so the cut falls inside a tie.
+        for k in [1, 50, 64, 100, 257, 1000] {
+            try checkAgainstReference(vocab: 5_000, rows: 3, p: 1, k: k, seed: 24) { rng, _ in Float(rng.next(below: 4)) }
+        }
+        // A flat row: every entry ties; the first k ids are kept.
+        let vocab = 4_096
+        let flat = [Float](repeating: -1.5, count: vocab)
+        let t = try Truncator(vocabSize: vocab, policy: TruncationPolicy(topP: 0.5, topK: 100))
+        var out = TruncatedRows()
+        try flat.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
+        XCTAssertEqual(out.counts, [100]); XCTAssertEqual(out.ids, (0..<100).map(UInt32.init))
+        // One value repeated at chunk edges (ids 255/256, 511/512, ...) above a lower background.
+        try checkAgainstReference(vocab: 4_096, rows: 2, p: 1, k: 12, seed: 25) { _, i in
+            i % 256 == 0 || i % 256 == 255 ? 3 : Float(i % 7) / 10
+        }
+    }
+
+    func testWideSpreadsUseTheExactFallbacks() throws {
+        // The k-th largest lies more than 32 logits below the maximum (outside the bound histogram): quickselect.
+        try checkAgainstReference(vocab: 20_000, rows: 4, p: 1, k: 100, seed: 26) { rng, _ in
+            Float(Double(rng.next(below: 1 << 20)) / Double(1 << 20) * -400)
+        }
+        try checkAgainstReference(vocab: 20_000, rows: 4, p: 0.999_999, k: 60, seed: 27) { rng, i in
+            i == 777 ? 100 : Float(Double(rng.next(below: 1 << 20)) / Double(1 << 20))
+        }
+        // m − x overflows to infinity (finite logits near ±Float.greatestFiniteMagnitude): one ordering bucket.
+        try checkAgainstReference(vocab: 3_000, rows: 3, p: 1, k: 40, seed: 28) { rng, i in
+            switch rng.next(below: 3) {
+            case 0: return 3e38
+            case 1: return -3e38
+            default: return Float(rng.next(below: 100))
+            }
+        }
     }
 
     func testTemperature() throws {

@@ -1,3 +1,4 @@
+import CPrefetch
 import FastMath
 #if canImport(Glibc)
 import Glibc
@@ -10,19 +11,33 @@ import Glibc
 /// whose mass Σq reaches `topP` (at least one token), then at most `topK` of it. Kept probabilities are
 /// q rounded to float16 (round to nearest even), not re-normalised.
 ///
-/// Implementation: one fused SIMD pass for the maximum, a finiteness check and Σexp (in L1-sized chunks,
-/// rescaling when the maximum rises), then one SIMD scan for the exact top-k with a rising threshold and a
-/// bounded heap; the top-p prefix is cut from those k in double precision. No sort of the row.
+/// Implementation (no sort of the row):
+/// 1. One fused SIMD pass over the row in 16 KiB spans: per 256-wide chunk its maximum and four sub-maxima (each
+///    over 64 of its entries), a finiteness check, and Σexp(x − m) (rescaled whenever a span raises m). The next
+///    span is prefetched into L2 while the exponentials of this one run, so memory and arithmetic overlap.
+/// 2. A lower bound L on the k-th largest value: the k-th largest sub-maximum (those k sub-maxima are k distinct
+///    entries ≥ L), found within 1/16 logit by a histogram of m − x and then tightened to an actual sub-maximum.
+/// 3. A SIMD scan of only the chunks whose maximum is ≥ L collects the candidates (every entry ≥ L, typically
+///    about 2k), in id order.
+/// 4. A counting sort of the candidates into buckets of m − x (bucket order is value order), then each bucket in
+///    turn is ordered exactly by (value descending, id ascending) and emitted, computing q in double precision,
+///    until the mass reaches p or k entries are kept: only the emitted prefix is ever ordered.
 public final class Truncator {
     public let vocabSize: Int
     public let rowWidth: Int
     public let policy: TruncationPolicy
 
     private var scratch: UnsafeMutableBufferPointer<Float>
-    private let heapV: UnsafeMutablePointer<Float>
-    private let heapI: UnsafeMutablePointer<UInt32>
-    private let keys: UnsafeMutablePointer<UInt64>
+    /// Per 256-wide chunk: its maximum, and (4 per chunk) the maxima of its four 64-entry subsets.
     private let chunkMax: UnsafeMutablePointer<Float>
+    private let subMax: UnsafeMutablePointer<Float>
+    private let subScratch: UnsafeMutablePointer<Float>
+    /// Candidates (value, id, bucket) in id order, then their order keys sorted by bucket.
+    private let candValue: UnsafeMutablePointer<Float>
+    private let candId: UnsafeMutablePointer<UInt32>
+    private let candBucket: UnsafeMutablePointer<UInt16>
+    private let keys: UnsafeMutablePointer<UInt64>
+    private let counts: UnsafeMutablePointer<Int32>
 
     /// - Parameters: vocabSize: real vocabulary; rowWidth: width of incoming rows (≥ vocabSize; padded columns ignored).
     public init(vocabSize: Int, rowWidth: Int? = nil, policy: TruncationPolicy) throws {
@@ -32,13 +47,21 @@ public final class Truncator {
         guard width >= vocabSize else { throw StoreError.invalidInput("padded row width \(width) is smaller than the vocabulary \(vocabSize)") }
         self.vocabSize = vocabSize; self.rowWidth = width; self.policy = policy
         scratch = .allocate(capacity: width)
-        heapV = .allocate(capacity: Swift.min(policy.topK, vocabSize))
-        heapI = .allocate(capacity: Swift.min(policy.topK, vocabSize))
+        let chunks = (vocabSize + Truncator.chunk - 1) / Truncator.chunk
+        chunkMax = .allocate(capacity: chunks)
+        subMax = .allocate(capacity: 4 * chunks)
+        subScratch = .allocate(capacity: 4 * chunks)
+        candValue = .allocate(capacity: vocabSize)
+        candId = .allocate(capacity: vocabSize)
+        candBucket = .allocate(capacity: vocabSize)
         keys = .allocate(capacity: vocabSize)
-        chunkMax = .allocate(capacity: (vocabSize + Truncator.chunk - 1) / Truncator.chunk)
+        counts = .allocate(capacity: Swift.max(Truncator.boundBuckets, Truncator.orderBuckets) + 1)
     }
 
-    deinit { scratch.deallocate(); heapV.deallocate(); heapI.deallocate(); keys.deallocate(); chunkMax.deallocate() }
+    deinit {
+        scratch.deallocate(); chunkMax.deallocate(); subMax.deallocate(); subScratch.deallocate()
+        candValue.deallocate(); candId.deallocate(); candBucket.deallocate(); keys.deallocate(); counts.deallocate()
+    }
 
     /// Truncates `rows.count / rowWidth` Float32 rows and appends them to `out`.
     /// `nextTokens[r]`, when given and non-nil, is the actual next token of row r; its log-probability goes into
@@ -116,20 +139,7 @@ public final class Truncator {
             let bad = x.firstIndex { !$0.isFinite } ?? 0
             throw StoreError.invalidInput("logits row \(row) has a non-finite value (\(x[bad])) at column \(bad)")
         }
-        let k = policy.topK
-        let p = policy.topP
-        let chosen = selectTopK(x, k: Swift.min(k, vocabSize))
-        let zd = Double(z)
-        var cum = 0.0
-        var kept = 0
-        for i in 0..<chosen {
-            let q = Glibc.exp(Double(heapV[i] - m)) / zd
-            out.ids.append(heapI[i])
-            out.probs.append(Float16(Float(q)))
-            kept += 1
-            cum += q
-            if cum >= p { break }
-        }
+        let kept = emitTopPTopK(x, max: m, sumExp: z, k: Swift.min(policy.topK, vocabSize), p: policy.topP, into: &out)
         out.counts.append(UInt32(kept))
         if recordTarget {
             let tl: Float
@@ -144,9 +154,11 @@ public final class Truncator {
         }
     }
 
-    /// One pass over the row in chunks of 256: the maximum m, Σ exp(x − m) (rescaled whenever a chunk raises m),
-    /// whether every element is finite, and each chunk's maximum (in `chunkMax`). Fusing keeps the row streaming
-    /// from memory while the exponentials run.
+    /// One pass over the row in chunks of 256: the maximum m, Σ exp(x − m) (rescaled whenever a span raises m),
+    /// whether every element is finite, each chunk's maximum (in `chunkMax`) and its four sub-maxima (in `subMax`:
+    /// sub-maximum j of chunk c is the maximum over the entries c·256 + 16t + l with l mod 4 = j, plus, in a
+    /// partial last chunk, its scalar tail). Fusing keeps the row streaming from memory while the exponentials run;
+    /// the span summation order is part of the numerics (the float sum z), so it stays fixed.
     @inline(__always)
     func maxSumExp(_ x: UnsafeBufferPointer<Float>) -> (Float, Float, Bool) {
         let n = x.count
@@ -173,8 +185,24 @@ public final class Truncator {
                     finite += v - v
                     i += 16
                 }
-                var cm = horizontalMax(mv)
-                while i < end { cm = Swift.max(cm, base[i]); finite[0] += base[i] - base[i]; i += 1 }
+                while i < end {
+                    let l = i & 15
+                    if base[i] > mv[l] { mv[l] = base[i] }
+                    finite[0] += base[i] - base[i]
+                    i += 1
+                }
+                // 16 lanes → 4 sub-maxima → the chunk maximum, by halving with vector selects.
+                var h8 = mv.lowHalf
+                let g8 = mv.highHalf
+                h8.replace(with: g8, where: g8 .> h8)
+                var h4 = h8.lowHalf
+                let g4 = h8.highHalf
+                h4.replace(with: g4, where: g4 .> h4)
+                UnsafeMutableRawPointer(subMax + 4 * c).storeBytes(of: h4, as: SIMD4<Float>.self)
+                var h2 = h4.lowHalf
+                let g2 = h4.highHalf
+                h2.replace(with: g2, where: g2 .> h2)
+                let cm = h2[0] > h2[1] ? h2[0] : h2[1]
                 chunkMax[c] = cm; c += 1
                 spanMax = Swift.max(spanMax, cm)
                 cs = end
@@ -189,6 +217,9 @@ public final class Truncator {
             let sv = FastMath.Vector(repeating: m)
             var i = start
             while i + 16 <= spanEnd {
+                // One cache line per step: bring the next span into L2 while this one's exponentials run.
+                // (A prefetch past the row's end is a harmless hint; it never faults.)
+                logitstore_prefetch_l2(base + i + span)
                 acc += expNonPositive(UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self) - sv)
                 i += 16
             }
@@ -199,7 +230,6 @@ public final class Truncator {
     }
 
     static let chunk = 256
-    static let laneBits = SIMD16<Int32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
     /// A UInt64 whose unsigned order is (value ascending, then id descending): sorting keys descending
     /// gives value descending, ties by id ascending.
@@ -210,49 +240,140 @@ public final class Truncator {
         return UInt64(ordered) << 32 | UInt64(~id)
     }
 
-    /// Exact top-k of the row by (value descending, id ascending), written best-first to heapV/heapI; returns
-    /// how many (min(k, V)). The k-th largest chunk maximum is a lower bound L on the k-th largest value (those
-    /// k chunk maxima are k distinct entries ≥ L), so one vectorised scan collects every entry ≥ L — typically a
-    /// few hundred — and only those are sorted.
+    /// Buckets of the bound histogram (width 1/16 logit: the bound is found within 32 logits of the maximum,
+    /// else by quickselect) and of the candidates' counting sort.
+    static let boundBuckets = 512
+    static let boundScale: Float = 16
+    static let orderBuckets = 256
+
+    /// The kept prefix of the row, best first by (value descending, id ascending): entries are appended to `out`
+    /// until their mass Σq reaches p or k of them are kept; returns how many. q = exp(x − m) / z in double precision.
     @inline(__always)
-    private func selectTopK(_ x: UnsafeBufferPointer<Float>, k: Int) -> Int {
+    private func emitTopPTopK(_ x: UnsafeBufferPointer<Float>, max m: Float, sumExp z: Float, k: Int, p: Double,
+                              into out: inout TruncatedRows) -> Int {
         let n = x.count
         let base = x.baseAddress!
-        let chunks = (n + Truncator.chunk - 1) / Truncator.chunk
-        var lower = -Float.infinity
-        if chunks >= k {
-            Selection.partitionLargest(chunkMax, count: chunks, k: k)
-            lower = chunkMax[k - 1]
-        }
-        let tv = FastMath.Vector(repeating: lower)
+        let chunk = Truncator.chunk
+        let chunks = (n + chunk - 1) / chunk
+        let lower = topKLowerBound(max: m, chunks: chunks, k: k)
+
+        // Candidates: every entry ≥ lower. Only chunks whose maximum reaches the bound can hold one.
         var nc = 0
-        var i = 0
-        while i + 16 <= n {
+        if lower > -.infinity {
+            for c in 0..<chunks where chunkMax[c] >= lower {
+                collect(base, from: c * chunk, to: Swift.min(n, c * chunk + chunk), lower: lower, count: &nc)
+            }
+        } else {
+            collect(base, from: 0, to: n, lower: lower, count: &nc)
+        }
+
+        // Counting sort by bucket of m − x: bucket order is value order (the bucket index never decreases as
+        // the value falls), so the buckets, each ordered exactly by key, give the full order.
+        let top = Float(Truncator.orderBuckets - 1)
+        let spread = m - lower
+        let scale: Float = spread > 0 && spread.isFinite ? top / spread : 0
+        for b in 0...Truncator.orderBuckets { counts[b] = 0 }
+        for j in 0..<nc {
+            let b = scale == 0 ? 0 : Int(Swift.min(top, (m - candValue[j]) * scale))
+            candBucket[j] = UInt16(truncatingIfNeeded: b)
+            counts[b + 1] += 1
+        }
+        for b in 0..<Truncator.orderBuckets { counts[b + 1] += counts[b] }  // counts[b] = start of bucket b
+        for j in 0..<nc {
+            let b = Int(candBucket[j])
+            keys[Int(counts[b])] = Truncator.key(candValue[j], candId[j])
+            counts[b] += 1  // afterwards counts[b] = end of bucket b
+        }
+
+        let zd = Double(z)
+        var cum = 0.0
+        var kept = 0
+        var start = 0
+        buckets: for b in 0..<Truncator.orderBuckets {
+            let end = Int(counts[b])
+            let size = end - start
+            if size > 0 {
+                let segment = keys + start
+                let take = Swift.min(size, k - kept)
+                if size > 1 {
+                    if size > take { Selection.partitionLargest(segment, count: size, k: take) }
+                    Selection.sortDescending(segment, count: take)
+                }
+                for j in 0..<take {
+                    let key = segment[j]
+                    let ordered = UInt32(truncatingIfNeeded: key >> 32)
+                    let bits = (ordered & 0x8000_0000) != 0 ? ordered & 0x7FFF_FFFF : ~ordered
+                    let q = Glibc.exp(Double(Float(bitPattern: bits) - m)) / zd
+                    out.ids.append(~UInt32(truncatingIfNeeded: key))
+                    out.probs.append(Float16(Float(q)))
+                    kept += 1
+                    cum += q
+                    if cum >= p { break buckets }
+                }
+                if kept == k { break }
+            }
+            start = end
+        }
+        return kept
+    }
+
+    /// A lower bound L on the k-th largest entry of the row: the largest value such that at least k sub-maxima
+    /// are ≥ L (so at least k distinct entries are), or −∞ when there are fewer than k sub-maxima. A histogram of
+    /// m − x in 1/16-logit buckets finds the bucket holding the k-th largest sub-maximum; L is the smallest
+    /// sub-maximum in that bucket or above (at most one bucket looser than exact). Beyond 32 logits: quickselect.
+    @inline(__always)
+    private func topKLowerBound(max m: Float, chunks: Int, k: Int) -> Float {
+        let ns = 4 * chunks
+        guard ns >= k else { return -.infinity }
+        let buckets = Truncator.boundBuckets
+        let top = Float(buckets - 1)
+        let scale = Truncator.boundScale
+        for b in 0..<buckets { counts[b] = 0 }
+        for j in 0..<ns { counts[Int(Swift.min(top, (m - subMax[j]) * scale))] += 1 }
+        var cum: Int32 = 0
+        var last = 0
+        while last < buckets - 1 {
+            cum += counts[last]
+            if cum >= Int32(k) { break }
+            last += 1
+        }
+        if last < buckets - 1 {
+            var lower = Float.infinity
+            for j in 0..<ns {
+                let v = subMax[j]
+                if Int(Swift.min(top, (m - v) * scale)) <= last && v < lower { lower = v }
+            }
+            return lower
+        }
+        for j in 0..<ns { subScratch[j] = subMax[j] }
+        Selection.partitionLargest(subScratch, count: ns, k: k)
+        return subScratch[k - 1]
+    }
+
+    /// Appends every entry of base[from..<to] that is ≥ lower to the candidates, in id order.
+    @inline(__always)
+    private func collect(_ base: UnsafePointer<Float>, from: Int, to: Int, lower: Float, count nc: inout Int) {
+        let tv = FastMath.Vector(repeating: lower)
+        let laneBits = SIMD16<Int32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+        var i = from
+        while i + 16 <= to {
             let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
             let hit = v .>= tv
             if any(hit) {
                 // Visit only the set lanes: mask → 16-bit integer → trailing-zero loop.
-                var bits = UInt32(truncatingIfNeeded: (unsafeBitCast(hit, to: SIMD16<Int32>.self) & Truncator.laneBits).wrappedSum())
+                var bits = UInt32(truncatingIfNeeded: (unsafeBitCast(hit, to: SIMD16<Int32>.self) & laneBits).wrappedSum())
                 while bits != 0 {
                     let l = bits.trailingZeroBitCount
-                    keys[nc] = Truncator.key(base[i + l], UInt32(i + l)); nc += 1
+                    candValue[nc] = base[i + l]; candId[nc] = UInt32(i + l); nc += 1
                     bits &= bits - 1
                 }
             }
             i += 16
         }
-        while i < n { if base[i] >= lower { keys[nc] = Truncator.key(base[i], UInt32(i)); nc += 1 }; i += 1 }
-        let kept = Swift.min(k, nc)
-        if nc > kept { Selection.partitionLargest(keys, count: nc, k: kept) }
-        Selection.sortDescending(keys, count: kept)
-        for j in 0..<kept {
-            let key = keys[j]
-            let ordered = UInt32(truncatingIfNeeded: key >> 32)
-            let bits = (ordered & 0x8000_0000) != 0 ? ordered & 0x7FFF_FFFF : ~ordered
-            heapV[j] = Float(bitPattern: bits)
-            heapI[j] = ~UInt32(truncatingIfNeeded: key)
+        while i < to {
+            if base[i] >= lower { candValue[nc] = base[i]; candId[nc] = UInt32(i); nc += 1 }
+            i += 1
         }
-        return kept
     }
 }
 
