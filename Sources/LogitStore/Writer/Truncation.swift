@@ -12,12 +12,12 @@ import Glibc
 /// q rounded to float16 (round to nearest even), not re-normalised.
 ///
 /// Implementation (no sort of the row):
-/// 1. One fused SIMD pass over the row in 16 KiB spans: per 256-wide chunk its maximum and four sub-maxima (each
-///    over 64 of its entries), a finiteness check, and Σexp(x − m) (rescaled whenever a span raises m). The next
-///    span is prefetched into L2 while the exponentials of this one run, so memory and arithmetic overlap.
-/// 2. A lower bound L on the k-th largest value: the k-th largest sub-maximum (those k sub-maxima are k distinct
-///    entries ≥ L), found within 1/16 logit by a histogram of m − x and then tightened to an actual sub-maximum.
-/// 3. A SIMD scan of only the chunks whose maximum is ≥ L collects the candidates (every entry ≥ L, typically
+/// 1. One fused SIMD pass over the row in 16 KiB spans: the maximum of every 64-wide block, a finiteness check,
+///    and Σexp(x − m) (rescaled whenever a span raises m). The next span is prefetched into L2 while the
+///    exponentials of this one run, so memory and arithmetic overlap.
+/// 2. A lower bound L on the k-th largest value: a value with at least k block maxima ≥ L (so at least k distinct
+///    entries ≥ L), found by bisection with SIMD counts and then set to the smallest block maximum above it.
+/// 3. A SIMD scan of only the blocks whose maximum is ≥ L collects the candidates (every entry ≥ L, typically
 ///    about 2k), in id order.
 /// 4. A counting sort of the candidates into buckets of m − x (bucket order is value order), then each bucket in
 ///    turn is ordered exactly by (value descending, id ascending) and emitted, computing q in double precision,
@@ -28,10 +28,9 @@ public final class Truncator {
     public let policy: TruncationPolicy
 
     private var scratch: UnsafeMutableBufferPointer<Float>
-    /// Per 256-wide chunk: its maximum, and (4 per chunk) the maxima of its four 64-entry subsets.
-    private let chunkMax: UnsafeMutablePointer<Float>
-    private let subMax: UnsafeMutablePointer<Float>
-    private let subScratch: UnsafeMutablePointer<Float>
+    /// The maximum of each 64-wide block of the row, padded with −∞ to a multiple of 16 blocks.
+    private let blockMax: UnsafeMutablePointer<Float>
+    private let blockScratch: UnsafeMutablePointer<Float>
     /// Candidates (value, id, bucket) in id order, then their order keys sorted by bucket.
     private let candValue: UnsafeMutablePointer<Float>
     private let candId: UnsafeMutablePointer<UInt32>
@@ -47,19 +46,19 @@ public final class Truncator {
         guard width >= vocabSize else { throw StoreError.invalidInput("padded row width \(width) is smaller than the vocabulary \(vocabSize)") }
         self.vocabSize = vocabSize; self.rowWidth = width; self.policy = policy
         scratch = .allocate(capacity: width)
-        let chunks = (vocabSize + Truncator.chunk - 1) / Truncator.chunk
-        chunkMax = .allocate(capacity: chunks)
-        subMax = .allocate(capacity: 4 * chunks)
-        subScratch = .allocate(capacity: 4 * chunks)
+        let paddedBlocks = (Truncator.blockCount(vocabSize) + 15) / 16 * 16
+        blockMax = .allocate(capacity: paddedBlocks)
+        blockMax.initialize(repeating: -.infinity, count: paddedBlocks)  // the pad stays −∞
+        blockScratch = .allocate(capacity: paddedBlocks)
         candValue = .allocate(capacity: vocabSize)
         candId = .allocate(capacity: vocabSize)
         candBucket = .allocate(capacity: vocabSize)
         keys = .allocate(capacity: vocabSize)
-        counts = .allocate(capacity: Swift.max(Truncator.boundBuckets, Truncator.orderBuckets) + 1)
+        counts = .allocate(capacity: Truncator.orderBuckets + 1)
     }
 
     deinit {
-        scratch.deallocate(); chunkMax.deallocate(); subMax.deallocate(); subScratch.deallocate()
+        scratch.deallocate(); blockMax.deallocate(); blockScratch.deallocate()
         candValue.deallocate(); candId.deallocate(); candBucket.deallocate(); keys.deallocate(); counts.deallocate()
     }
 
@@ -154,58 +153,43 @@ public final class Truncator {
         }
     }
 
-    /// One pass over the row in chunks of 256: the maximum m, Σ exp(x − m) (rescaled whenever a span raises m),
-    /// whether every element is finite, each chunk's maximum (in `chunkMax`) and its four sub-maxima (in `subMax`:
-    /// sub-maximum j of chunk c is the maximum over the entries c·256 + 16t + l with l mod 4 = j, plus, in a
-    /// partial last chunk, its scalar tail). Fusing keeps the row streaming from memory while the exponentials run;
-    /// the span summation order is part of the numerics (the float sum z), so it stays fixed.
+    /// One pass over the row in spans of 4,096: the maximum m, Σ exp(x − m) (rescaled whenever a span raises m),
+    /// whether every element is finite, and the maximum of each 64-wide block (in `blockMax`). Fusing keeps the row
+    /// streaming from memory while the exponentials run; the span summation order is part of the numerics (the
+    /// float sum z), so it stays fixed.
     @inline(__always)
     func maxSumExp(_ x: UnsafeBufferPointer<Float>) -> (Float, Float, Bool) {
         let n = x.count
         let base = x.baseAddress!
-        let chunk = Truncator.chunk
-        let span = 16 * chunk  // 16 KiB of a row: long enough bursts for the hardware prefetcher, still in L1
+        let block = Truncator.block
+        let span = 64 * block  // 16 KiB of a row: long enough bursts for the hardware prefetcher, still in L1
         var m = -Float.infinity
         var acc = FastMath.Vector(repeating: 0)
-        var finite = FastMath.Vector(repeating: 0)
+        // Finiteness: −∞ shows in the minimum; NaN and +∞ turn Σexp into NaN (x − m is NaN for them). A running
+        // minimum has latency 1, unlike a running sum of v − v (a 3-cycle dependency chain in the max loop).
+        var low = FastMath.Vector(repeating: .infinity)
         var tail: Float = 0
-        var start = 0, c = 0
+        var start = 0, b = 0
         while start < n {
             let spanEnd = Swift.min(n, start + span)
-            // Maxima of each 256-wide chunk of the span (kept for the top-k bound), and of the span.
+            // Maxima of each 64-wide block of the span (kept for the top-k bound), and of the span.
             var spanMax = -Float.infinity
-            var cs = start
-            while cs < spanEnd {
-                let end = Swift.min(spanEnd, cs + chunk)
+            var bs = start
+            while bs < spanEnd {
+                let end = Swift.min(spanEnd, bs + block)
                 var mv = FastMath.Vector(repeating: -.infinity)
-                var i = cs
+                var i = bs
                 while i + 16 <= end {
                     let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
                     mv.replace(with: v, where: v .> mv)  // pointwiseMax is not vectorised (≈100× slower)
-                    finite += v - v
+                    low.replace(with: v, where: v .< low)
                     i += 16
                 }
-                while i < end {
-                    let l = i & 15
-                    if base[i] > mv[l] { mv[l] = base[i] }
-                    finite[0] += base[i] - base[i]
-                    i += 1
-                }
-                // 16 lanes → 4 sub-maxima → the chunk maximum, by halving with vector selects.
-                var h8 = mv.lowHalf
-                let g8 = mv.highHalf
-                h8.replace(with: g8, where: g8 .> h8)
-                var h4 = h8.lowHalf
-                let g4 = h8.highHalf
-                h4.replace(with: g4, where: g4 .> h4)
-                UnsafeMutableRawPointer(subMax + 4 * c).storeBytes(of: h4, as: SIMD4<Float>.self)
-                var h2 = h4.lowHalf
-                let g2 = h4.highHalf
-                h2.replace(with: g2, where: g2 .> h2)
-                let cm = h2[0] > h2[1] ? h2[0] : h2[1]
-                chunkMax[c] = cm; c += 1
-                spanMax = Swift.max(spanMax, cm)
-                cs = end
+                var bm = horizontalMax(mv)
+                while i < end { bm = Swift.max(bm, base[i]); low[0] = Swift.min(low[0], base[i]); i += 1 }
+                blockMax[b] = bm; b += 1
+                spanMax = Swift.max(spanMax, bm)
+                bs = end
             }
             if spanMax > m {
                 if m > -.infinity {
@@ -226,10 +210,13 @@ public final class Truncator {
             while i < spanEnd { tail += expNonPositive(FastMath.Vector(repeating: base[i] - m))[0]; i += 1 }
             start = spanEnd
         }
-        return (m, acc.sum() + tail, finite.sum() == 0)
+        let z = acc.sum() + tail
+        return (m, z, z.isFinite && -horizontalMax(-low) > -.infinity)
     }
 
-    static let chunk = 256
+    /// Width of the blocks whose maxima bound the top-k (a multiple of 16).
+    static let block = 64
+    static func blockCount(_ n: Int) -> Int { (n + block - 1) / block }
 
     /// A UInt64 whose unsigned order is (value ascending, then id descending): sorting keys descending
     /// gives value descending, ties by id ascending.
@@ -240,10 +227,9 @@ public final class Truncator {
         return UInt64(ordered) << 32 | UInt64(~id)
     }
 
-    /// Buckets of the bound histogram (width 1/16 logit: the bound is found within 32 logits of the maximum,
-    /// else by quickselect) and of the candidates' counting sort.
-    static let boundBuckets = 512
-    static let boundScale: Float = 16
+    /// The bound bisects within this many logits below the maximum (else quickselect).
+    static let boundRange: Float = 32
+    /// Buckets of the candidates' counting sort.
     static let orderBuckets = 256
 
     /// The kept prefix of the row, best first by (value descending, id ascending): entries are appended to `out`
@@ -253,15 +239,23 @@ public final class Truncator {
                               into out: inout TruncatedRows) -> Int {
         let n = x.count
         let base = x.baseAddress!
-        let chunk = Truncator.chunk
-        let chunks = (n + chunk - 1) / chunk
-        let lower = topKLowerBound(max: m, chunks: chunks, k: k)
+        let block = Truncator.block
+        let groups = (Truncator.blockCount(n) + 15) / 16  // of 16 block maxima (padded with −∞)
+        let lower = topKLowerBound(max: m, blocks: Truncator.blockCount(n), k: k)
 
-        // Candidates: every entry ≥ lower. Only chunks whose maximum reaches the bound can hold one.
+        // Candidates: every entry ≥ lower. Only blocks whose maximum reaches the bound can hold one; a SIMD
+        // compare of 16 block maxima at a time gives a bit mask of them.
         var nc = 0
         if lower > -.infinity {
-            for c in 0..<chunks where chunkMax[c] >= lower {
-                collect(base, from: c * chunk, to: Swift.min(n, c * chunk + chunk), lower: lower, count: &nc)
+            let lv = FastMath.Vector(repeating: lower)
+            for g in 0..<groups {
+                let v = UnsafeRawPointer(blockMax + 16 * g).loadUnaligned(as: FastMath.Vector.self)
+                var bits = Truncator.laneMask(v .>= lv)
+                while bits != 0 {
+                    let s = (16 * g + bits.trailingZeroBitCount) * block
+                    collect(base, from: s, to: Swift.min(n, s + block), lower: lower, count: &nc)
+                    bits &= bits - 1
+                }
             }
         } else {
             collect(base, from: 0, to: n, lower: lower, count: &nc)
@@ -317,51 +311,65 @@ public final class Truncator {
         return kept
     }
 
-    /// A lower bound L on the k-th largest entry of the row: the largest value such that at least k sub-maxima
-    /// are ≥ L (so at least k distinct entries are), or −∞ when there are fewer than k sub-maxima. A histogram of
-    /// m − x in 1/16-logit buckets finds the bucket holding the k-th largest sub-maximum; L is the smallest
-    /// sub-maximum in that bucket or above (at most one bucket looser than exact). Beyond 32 logits: quickselect.
+    /// A lower bound L on the k-th largest entry of the row: a value with at least k block maxima ≥ L (so at
+    /// least k distinct entries are), or −∞ when there are fewer than k blocks. Bisection on [m − 32, m] with SIMD
+    /// counts finds a t with count(block maxima ≥ t) ≥ k within 32/2^12 logit of the largest such t; L is the
+    /// smallest block maximum ≥ t. When the k-th largest block maximum lies lower than m − 32: quickselect.
     @inline(__always)
-    private func topKLowerBound(max m: Float, chunks: Int, k: Int) -> Float {
-        let ns = 4 * chunks
-        guard ns >= k else { return -.infinity }
-        let buckets = Truncator.boundBuckets
-        let top = Float(buckets - 1)
-        let scale = Truncator.boundScale
-        for b in 0..<buckets { counts[b] = 0 }
-        for j in 0..<ns { counts[Int(Swift.min(top, (m - subMax[j]) * scale))] += 1 }
-        var cum: Int32 = 0
-        var last = 0
-        while last < buckets - 1 {
-            cum += counts[last]
-            if cum >= Int32(k) { break }
-            last += 1
-        }
-        if last < buckets - 1 {
-            var lower = Float.infinity
-            for j in 0..<ns {
-                let v = subMax[j]
-                if Int(Swift.min(top, (m - v) * scale)) <= last && v < lower { lower = v }
+    private func topKLowerBound(max m: Float, blocks: Int, k: Int) -> Float {
+        guard blocks >= k else { return -.infinity }
+        let groups = (blocks + 15) / 16
+        let mv = blockMax
+        func atLeast(_ t: Float) -> Int {
+            let tv = FastMath.Vector(repeating: t)
+            var acc = SIMD16<Int32>(repeating: 0)
+            for g in 0..<groups {
+                let v = UnsafeRawPointer(mv + 16 * g).loadUnaligned(as: FastMath.Vector.self)
+                acc &-= unsafeBitCast(v .>= tv, to: SIMD16<Int32>.self)  // a true lane is −1
             }
-            return lower
+            return Int(acc.wrappedSum())
         }
-        for j in 0..<ns { subScratch[j] = subMax[j] }
-        Selection.partitionLargest(subScratch, count: ns, k: k)
-        return subScratch[k - 1]
+        if atLeast(m) >= k { return m }
+        var lo = m - Truncator.boundRange, hi = m  // invariant: count(≥ lo) ≥ k > count(≥ hi)
+        guard atLeast(lo) >= k else {
+            for j in 0..<blocks { blockScratch[j] = blockMax[j] }
+            Selection.partitionLargest(blockScratch, count: blocks, k: k)
+            return blockScratch[k - 1]
+        }
+        for _ in 0..<12 {
+            let mid = lo + (hi - lo) * 0.5
+            if !(mid > lo && mid < hi) { break }
+            if atLeast(mid) >= k { lo = mid } else { hi = mid }
+        }
+        // The smallest block maximum ≥ lo (there are at least k of them).
+        let lov = FastMath.Vector(repeating: lo)
+        var low = FastMath.Vector(repeating: .infinity)
+        for g in 0..<groups {
+            var v = UnsafeRawPointer(mv + 16 * g).loadUnaligned(as: FastMath.Vector.self)
+            v.replace(with: .infinity, where: v .< lov)
+            low.replace(with: v, where: v .< low)
+        }
+        return -horizontalMax(-low)
+    }
+
+    /// Bit l of the result is set when lane l of the mask is.
+    @inline(__always)
+    static func laneMask(_ mask: SIMDMask<SIMD16<Int32>>) -> UInt32 {
+        let laneBits = SIMD16<Int32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+        return UInt32(truncatingIfNeeded: (unsafeBitCast(mask, to: SIMD16<Int32>.self) & laneBits).wrappedSum())
     }
 
     /// Appends every entry of base[from..<to] that is ≥ lower to the candidates, in id order.
     @inline(__always)
     private func collect(_ base: UnsafePointer<Float>, from: Int, to: Int, lower: Float, count nc: inout Int) {
         let tv = FastMath.Vector(repeating: lower)
-        let laneBits = SIMD16<Int32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
         var i = from
         while i + 16 <= to {
             let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
             let hit = v .>= tv
             if any(hit) {
                 // Visit only the set lanes: mask → 16-bit integer → trailing-zero loop.
-                var bits = UInt32(truncatingIfNeeded: (unsafeBitCast(hit, to: SIMD16<Int32>.self) & laneBits).wrappedSum())
+                var bits = Truncator.laneMask(hit)
                 while bits != 0 {
                     let l = bits.trailingZeroBitCount
                     candValue[nc] = base[i + l]; candId[nc] = UInt32(i + l); nc += 1
