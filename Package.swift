@@ -22,8 +22,10 @@ let package = Package(
 
         // Vectorised elementwise maths shared by the writer (softmax over full rows) and the trainer.
         .target(name: "FastMath", swiftSettings: optimise),
+        // Software prefetch hints (static inline C) for the writer's streaming pass over logits rows.
+        .target(name: "CPrefetch"),
         // The storage engine: format, codecs, truncation, writer, reader, iteration, statistics.
-        .target(name: "LogitStore", dependencies: ["CZstd", "CLZ4", "CXXHash", "FastMath"], swiftSettings: optimise),
+        .target(name: "LogitStore", dependencies: ["CZstd", "CLZ4", "CXXHash", "FastMath", "CPrefetch"], swiftSettings: optimise),
         // Llama layers on BLAS: forward (teacher) and forward + backward (student). Knows nothing of storage.
         .target(name: "Transformer", dependencies: ["COpenBLAS", "FastMath"], swiftSettings: optimise),
         // GGUF, dequantisation, BPE tokenizer, corpus packing, the dump loop.

@@ -23,7 +23,7 @@ final class TruncationTests: XCTestCase {
                                make: (inout SplitMix64, Int) -> Float) throws {
         var rng = SplitMix64(seed: seed)
         var data: [Float] = []
-        for _ in 0..<(rows * vocab) { data.append(make(&rng, vocab)) }
+        for e in 0..<(rows * vocab) { data.append(make(&rng, e % vocab)) }  // make(rng, column)
         let t = try Truncator(vocabSize: vocab, policy: TruncationPolicy(topP: p, topK: k, temperature: temperature))
         var out = TruncatedRows()
         try data.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
@@ -74,6 +74,66 @@ final class TruncationTests: XCTestCase {
         var out = TruncatedRows()
         try row.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
         XCTAssertEqual(out.ids, [1, 2, 4, 3])
+    }
+
+    /// The candidate bound works on the maxima of 64-wide blocks (SIMD-compared 16 at a time): cover k = 1, k just
+    /// below, at and above the block count (above: no bound, whole-row scan), and a vocabulary that is a multiple
+    /// of neither 64 nor 16 (a partial last block with a scalar tail, and padding in the last group of 16 blocks).
+    func testBlockBoundAroundTheBlockCount() throws {
+        // vocab 10_007: 157 blocks (the last holds 23 entries), padded to 160.
+        for (p, k) in [(1.0, 1), (1.0, 20), (1.0, 100), (1.0, 156), (1.0, 157), (1.0, 158), (1.0, 161), (1.0, 700), (0.95, 100), (0.5, 150)] {
+            try checkAgainstReference(vocab: 10_007, rows: 4, p: p, k: k, seed: 21) { rng, _ in
+                Float(Double(rng.next(below: 1 << 20)) / Double(1 << 20) * 10 - 5)
+            }
+        }
+        // The largest entries in the partial last block (ids 9_984..<10_007; ids from 10_000 on are past the last
+        // full 16-wide vector).
+        try checkAgainstReference(vocab: 10_007, rows: 3, p: 1, k: 30, seed: 22) { rng, i in
+            Float(i >= 9_990 ? 20 + Double(rng.next(below: 100)) / 10 : Double(rng.next(below: 1000)) / 100)
+        }
+        // Tiny vocabularies: fewer entries than one SIMD vector or one block; k at and around the block count.
+        for vocab in [1, 7, 17, 255, 257, 320] {
+            try checkAgainstReference(vocab: vocab, rows: 3, p: 1, k: 5, seed: 23) { rng, _ in Float(rng.next(below: 50)) / 7 }
+        }
+    }
+
+    func testTiesAcrossBlockBoundaries() throws {
+        // Few distinct values over many blocks: the k-th value is tied across blocks; ties go to the lower id
+        // whichever block holds it. p = 1 keeps exactly k, so the cut falls inside a tie.
+        for k in [1, 50, 64, 100, 257, 1000] {
+            try checkAgainstReference(vocab: 5_000, rows: 3, p: 1, k: k, seed: 24) { rng, _ in Float(rng.next(below: 4)) }
+        }
+        // A flat row: every entry ties; the first k ids are kept.
+        let vocab = 4_096
+        let flat = [Float](repeating: -1.5, count: vocab)
+        let t = try Truncator(vocabSize: vocab, policy: TruncationPolicy(topP: 0.5, topK: 100))
+        var out = TruncatedRows()
+        try flat.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }
+        XCTAssertEqual(out.counts, [100]); XCTAssertEqual(out.ids, (0..<100).map(UInt32.init))
+        // One value repeated at block edges (ids 63/64, 127/128, ...) above a lower background.
+        for k in [12, 64, 65, 128] {
+            try checkAgainstReference(vocab: 4_096, rows: 2, p: 1, k: k, seed: 25) { _, i in
+                i % 64 == 0 || i % 64 == 63 ? 3 : Float(i % 7) / 10
+            }
+        }
+    }
+
+    func testWideSpreadsUseTheExactFallbacks() throws {
+        // The k-th largest block maximum lies more than 32 logits below the maximum (outside the bisection): quickselect.
+        try checkAgainstReference(vocab: 20_000, rows: 4, p: 1, k: 100, seed: 26) { rng, _ in
+            Float(Double(rng.next(below: 1 << 20)) / Double(1 << 20) * -400)
+        }
+        try checkAgainstReference(vocab: 20_000, rows: 4, p: 0.999_999, k: 60, seed: 27) { rng, i in
+            i == 777 ? 100 : Float(Double(rng.next(below: 1 << 20)) / Double(1 << 20))
+        }
+        // m − x overflows to infinity (finite logits near ±Float.greatestFiniteMagnitude): one ordering bucket.
+        try checkAgainstReference(vocab: 3_000, rows: 3, p: 1, k: 40, seed: 28) { rng, i in
+            switch rng.next(below: 3) {
+            case 0: return 3e38
+            case 1: return -3e38
+            default: return Float(rng.next(below: 100))
+            }
+        }
     }
 
     func testTemperature() throws {
@@ -166,6 +226,26 @@ final class TruncationTests: XCTestCase {
             XCTAssertEqual(out.counts, before.0); XCTAssertEqual(out.ids, before.1)
         }
         XCTAssertThrowsError(try [Float](repeating: 0, count: 21).withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) })
+    }
+
+    func testNonFiniteLogitsFoundAnywhereInALongRow() throws {
+        // vocab 10_007: SIMD body, the 64-wide block tails, the scalar tail past the last 16-wide vector (10_000 on),
+        // the first span and later spans (whose running maximum is already finite).
+        let vocab = 10_007
+        var rng = SplitMix64(seed: 31)
+        let good: [Float] = (0..<vocab).map { _ in Float(rng.next(below: 1000)) / 100 - 5 }
+        let t = try Truncator(vocabSize: vocab, policy: TruncationPolicy(topP: 0.9, topK: 50))
+        for bad in [Float.nan, .infinity, -.infinity] {
+            for column in [0, 63, 4_095, 4_096, 9_999, 10_000, 10_006] {
+                var rows = good + good
+                rows[vocab + column] = bad
+                var out = TruncatedRows()
+                XCTAssertThrowsError(try rows.withUnsafeBufferPointer { try t.truncate(rows: $0, into: &out) }, "\(bad) at \(column)") { e in
+                    XCTAssertTrue("\(e)".contains("row 1") && "\(e)".contains("column \(column)"), "\(e)")
+                }
+                XCTAssertTrue(out.counts.isEmpty && out.ids.isEmpty)
+            }
+        }
     }
 }
 

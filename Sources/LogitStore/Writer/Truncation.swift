@@ -1,3 +1,4 @@
+import CPrefetch
 import FastMath
 #if canImport(Glibc)
 import Glibc
@@ -10,19 +11,32 @@ import Glibc
 /// whose mass Σq reaches `topP` (at least one token), then at most `topK` of it. Kept probabilities are
 /// q rounded to float16 (round to nearest even), not re-normalised.
 ///
-/// Implementation: one fused SIMD pass for the maximum, a finiteness check and Σexp (in L1-sized chunks,
-/// rescaling when the maximum rises), then one SIMD scan for the exact top-k with a rising threshold and a
-/// bounded heap; the top-p prefix is cut from those k in double precision. No sort of the row.
+/// Implementation (no sort of the row):
+/// 1. One fused SIMD pass over the row in 16 KiB spans: the maximum of every 64-wide block, a finiteness check,
+///    and Σexp(x − m) (rescaled whenever a span raises m). The next span is prefetched into L2 while the
+///    exponentials of this one run, so memory and arithmetic overlap.
+/// 2. A lower bound L on the k-th largest value: a value with at least k block maxima ≥ L (so at least k distinct
+///    entries ≥ L), found by bisection with SIMD counts and then set to the smallest block maximum above it.
+/// 3. A SIMD scan of only the blocks whose maximum is ≥ L collects the candidates (every entry ≥ L, typically
+///    about 2k), in id order.
+/// 4. A counting sort of the candidates into buckets of m − x (bucket order is value order), then each bucket in
+///    turn is ordered exactly by (value descending, id ascending) and emitted, computing q in double precision,
+///    until the mass reaches p or k entries are kept: only the emitted prefix is ever ordered.
 public final class Truncator {
     public let vocabSize: Int
     public let rowWidth: Int
     public let policy: TruncationPolicy
 
     private var scratch: UnsafeMutableBufferPointer<Float>
-    private let heapV: UnsafeMutablePointer<Float>
-    private let heapI: UnsafeMutablePointer<UInt32>
+    /// The maximum of each 64-wide block of the row, padded with −∞ to a multiple of 16 blocks.
+    private let blockMax: UnsafeMutablePointer<Float>
+    private let blockScratch: UnsafeMutablePointer<Float>
+    /// Candidates (value, id, bucket) in id order, then their order keys sorted by bucket.
+    private let candValue: UnsafeMutablePointer<Float>
+    private let candId: UnsafeMutablePointer<UInt32>
+    private let candBucket: UnsafeMutablePointer<UInt16>
     private let keys: UnsafeMutablePointer<UInt64>
-    private let chunkMax: UnsafeMutablePointer<Float>
+    private let counts: UnsafeMutablePointer<Int32>
 
     /// - Parameters: vocabSize: real vocabulary; rowWidth: width of incoming rows (≥ vocabSize; padded columns ignored).
     public init(vocabSize: Int, rowWidth: Int? = nil, policy: TruncationPolicy) throws {
@@ -32,13 +46,21 @@ public final class Truncator {
         guard width >= vocabSize else { throw StoreError.invalidInput("padded row width \(width) is smaller than the vocabulary \(vocabSize)") }
         self.vocabSize = vocabSize; self.rowWidth = width; self.policy = policy
         scratch = .allocate(capacity: width)
-        heapV = .allocate(capacity: Swift.min(policy.topK, vocabSize))
-        heapI = .allocate(capacity: Swift.min(policy.topK, vocabSize))
+        let paddedBlocks = (Truncator.blockCount(vocabSize) + 15) / 16 * 16
+        blockMax = .allocate(capacity: paddedBlocks)
+        blockMax.initialize(repeating: -.infinity, count: paddedBlocks)  // the pad stays −∞
+        blockScratch = .allocate(capacity: paddedBlocks)
+        candValue = .allocate(capacity: vocabSize)
+        candId = .allocate(capacity: vocabSize)
+        candBucket = .allocate(capacity: vocabSize)
         keys = .allocate(capacity: vocabSize)
-        chunkMax = .allocate(capacity: (vocabSize + Truncator.chunk - 1) / Truncator.chunk)
+        counts = .allocate(capacity: Truncator.orderBuckets + 1)
     }
 
-    deinit { scratch.deallocate(); heapV.deallocate(); heapI.deallocate(); keys.deallocate(); chunkMax.deallocate() }
+    deinit {
+        scratch.deallocate(); blockMax.deallocate(); blockScratch.deallocate()
+        candValue.deallocate(); candId.deallocate(); candBucket.deallocate(); keys.deallocate(); counts.deallocate()
+    }
 
     /// Truncates `rows.count / rowWidth` Float32 rows and appends them to `out`.
     /// `nextTokens[r]`, when given and non-nil, is the actual next token of row r; its log-probability goes into
@@ -116,20 +138,7 @@ public final class Truncator {
             let bad = x.firstIndex { !$0.isFinite } ?? 0
             throw StoreError.invalidInput("logits row \(row) has a non-finite value (\(x[bad])) at column \(bad)")
         }
-        let k = policy.topK
-        let p = policy.topP
-        let chosen = selectTopK(x, k: Swift.min(k, vocabSize))
-        let zd = Double(z)
-        var cum = 0.0
-        var kept = 0
-        for i in 0..<chosen {
-            let q = Glibc.exp(Double(heapV[i] - m)) / zd
-            out.ids.append(heapI[i])
-            out.probs.append(Float16(Float(q)))
-            kept += 1
-            cum += q
-            if cum >= p { break }
-        }
+        let kept = emitTopPTopK(x, max: m, sumExp: z, k: Swift.min(policy.topK, vocabSize), p: policy.topP, into: &out)
         out.counts.append(UInt32(kept))
         if recordTarget {
             let tl: Float
@@ -144,40 +153,43 @@ public final class Truncator {
         }
     }
 
-    /// One pass over the row in chunks of 256: the maximum m, Σ exp(x − m) (rescaled whenever a chunk raises m),
-    /// whether every element is finite, and each chunk's maximum (in `chunkMax`). Fusing keeps the row streaming
-    /// from memory while the exponentials run.
+    /// One pass over the row in spans of 4,096: the maximum m, Σ exp(x − m) (rescaled whenever a span raises m),
+    /// whether every element is finite, and the maximum of each 64-wide block (in `blockMax`). Fusing keeps the row
+    /// streaming from memory while the exponentials run; the span summation order is part of the numerics (the
+    /// float sum z), so it stays fixed.
     @inline(__always)
     func maxSumExp(_ x: UnsafeBufferPointer<Float>) -> (Float, Float, Bool) {
         let n = x.count
         let base = x.baseAddress!
-        let chunk = Truncator.chunk
-        let span = 16 * chunk  // 16 KiB of a row: long enough bursts for the hardware prefetcher, still in L1
+        let block = Truncator.block
+        let span = 64 * block  // 16 KiB of a row: long enough bursts for the hardware prefetcher, still in L1
         var m = -Float.infinity
         var acc = FastMath.Vector(repeating: 0)
-        var finite = FastMath.Vector(repeating: 0)
+        // Finiteness: −∞ shows in the minimum; NaN and +∞ turn Σexp into NaN (x − m is NaN for them). A running
+        // minimum has latency 1, unlike a running sum of v − v (a 3-cycle dependency chain in the max loop).
+        var low = FastMath.Vector(repeating: .infinity)
         var tail: Float = 0
-        var start = 0, c = 0
+        var start = 0, b = 0
         while start < n {
             let spanEnd = Swift.min(n, start + span)
-            // Maxima of each 256-wide chunk of the span (kept for the top-k bound), and of the span.
+            // Maxima of each 64-wide block of the span (kept for the top-k bound), and of the span.
             var spanMax = -Float.infinity
-            var cs = start
-            while cs < spanEnd {
-                let end = Swift.min(spanEnd, cs + chunk)
+            var bs = start
+            while bs < spanEnd {
+                let end = Swift.min(spanEnd, bs + block)
                 var mv = FastMath.Vector(repeating: -.infinity)
-                var i = cs
+                var i = bs
                 while i + 16 <= end {
                     let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
                     mv.replace(with: v, where: v .> mv)  // pointwiseMax is not vectorised (≈100× slower)
-                    finite += v - v
+                    low.replace(with: v, where: v .< low)
                     i += 16
                 }
-                var cm = horizontalMax(mv)
-                while i < end { cm = Swift.max(cm, base[i]); finite[0] += base[i] - base[i]; i += 1 }
-                chunkMax[c] = cm; c += 1
-                spanMax = Swift.max(spanMax, cm)
-                cs = end
+                var bm = horizontalMax(mv)
+                while i < end { bm = Swift.max(bm, base[i]); low[0] = Swift.min(low[0], base[i]); i += 1 }
+                blockMax[b] = bm; b += 1
+                spanMax = Swift.max(spanMax, bm)
+                bs = end
             }
             if spanMax > m {
                 if m > -.infinity {
@@ -189,17 +201,22 @@ public final class Truncator {
             let sv = FastMath.Vector(repeating: m)
             var i = start
             while i + 16 <= spanEnd {
+                // One cache line per step: bring the next span into L2 while this one's exponentials run.
+                // (A prefetch past the row's end is a harmless hint; it never faults.)
+                logitstore_prefetch_l2(base + i + span)
                 acc += expNonPositive(UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self) - sv)
                 i += 16
             }
             while i < spanEnd { tail += expNonPositive(FastMath.Vector(repeating: base[i] - m))[0]; i += 1 }
             start = spanEnd
         }
-        return (m, acc.sum() + tail, finite.sum() == 0)
+        let z = acc.sum() + tail
+        return (m, z, z.isFinite && -horizontalMax(-low) > -.infinity)
     }
 
-    static let chunk = 256
-    static let laneBits = SIMD16<Int32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+    /// Width of the blocks whose maxima bound the top-k (a multiple of 16).
+    static let block = 64
+    static func blockCount(_ n: Int) -> Int { (n + block - 1) / block }
 
     /// A UInt64 whose unsigned order is (value ascending, then id descending): sorting keys descending
     /// gives value descending, ties by id ascending.
@@ -210,49 +227,161 @@ public final class Truncator {
         return UInt64(ordered) << 32 | UInt64(~id)
     }
 
-    /// Exact top-k of the row by (value descending, id ascending), written best-first to heapV/heapI; returns
-    /// how many (min(k, V)). The k-th largest chunk maximum is a lower bound L on the k-th largest value (those
-    /// k chunk maxima are k distinct entries ≥ L), so one vectorised scan collects every entry ≥ L — typically a
-    /// few hundred — and only those are sorted.
+    /// The bound bisects within this many logits below the maximum (else quickselect).
+    static let boundRange: Float = 32
+    /// Buckets of the candidates' counting sort.
+    static let orderBuckets = 256
+
+    /// The kept prefix of the row, best first by (value descending, id ascending): entries are appended to `out`
+    /// until their mass Σq reaches p or k of them are kept; returns how many. q = exp(x − m) / z in double precision.
     @inline(__always)
-    private func selectTopK(_ x: UnsafeBufferPointer<Float>, k: Int) -> Int {
+    private func emitTopPTopK(_ x: UnsafeBufferPointer<Float>, max m: Float, sumExp z: Float, k: Int, p: Double,
+                              into out: inout TruncatedRows) -> Int {
         let n = x.count
         let base = x.baseAddress!
-        let chunks = (n + Truncator.chunk - 1) / Truncator.chunk
-        var lower = -Float.infinity
-        if chunks >= k {
-            Selection.partitionLargest(chunkMax, count: chunks, k: k)
-            lower = chunkMax[k - 1]
-        }
-        let tv = FastMath.Vector(repeating: lower)
+        let block = Truncator.block
+        let groups = (Truncator.blockCount(n) + 15) / 16  // of 16 block maxima (padded with −∞)
+        let lower = topKLowerBound(max: m, blocks: Truncator.blockCount(n), k: k)
+
+        // Candidates: every entry ≥ lower. Only blocks whose maximum reaches the bound can hold one; a SIMD
+        // compare of 16 block maxima at a time gives a bit mask of them.
         var nc = 0
-        var i = 0
-        while i + 16 <= n {
+        if lower > -.infinity {
+            let lv = FastMath.Vector(repeating: lower)
+            for g in 0..<groups {
+                let v = UnsafeRawPointer(blockMax + 16 * g).loadUnaligned(as: FastMath.Vector.self)
+                var bits = Truncator.laneMask(v .>= lv)
+                while bits != 0 {
+                    let s = (16 * g + bits.trailingZeroBitCount) * block
+                    collect(base, from: s, to: Swift.min(n, s + block), lower: lower, count: &nc)
+                    bits &= bits - 1
+                }
+            }
+        } else {
+            collect(base, from: 0, to: n, lower: lower, count: &nc)
+        }
+
+        // Counting sort by bucket of m − x: bucket order is value order (the bucket index never decreases as
+        // the value falls), so the buckets, each ordered exactly by key, give the full order.
+        let top = Float(Truncator.orderBuckets - 1)
+        let spread = m - lower
+        let scale: Float = spread > 0 && spread.isFinite ? top / spread : 0
+        for b in 0...Truncator.orderBuckets { counts[b] = 0 }
+        for j in 0..<nc {
+            let b = scale == 0 ? 0 : Int(Swift.min(top, (m - candValue[j]) * scale))
+            candBucket[j] = UInt16(truncatingIfNeeded: b)
+            counts[b + 1] += 1
+        }
+        for b in 0..<Truncator.orderBuckets { counts[b + 1] += counts[b] }  // counts[b] = start of bucket b
+        for j in 0..<nc {
+            let b = Int(candBucket[j])
+            keys[Int(counts[b])] = Truncator.key(candValue[j], candId[j])
+            counts[b] += 1  // afterwards counts[b] = end of bucket b
+        }
+
+        let zd = Double(z)
+        var cum = 0.0
+        var kept = 0
+        var start = 0
+        buckets: for b in 0..<Truncator.orderBuckets {
+            let end = Int(counts[b])
+            let size = end - start
+            if size > 0 {
+                let segment = keys + start
+                let take = Swift.min(size, k - kept)
+                if size > 1 {
+                    if size > take { Selection.partitionLargest(segment, count: size, k: take) }
+                    Selection.sortDescending(segment, count: take)
+                }
+                for j in 0..<take {
+                    let key = segment[j]
+                    let ordered = UInt32(truncatingIfNeeded: key >> 32)
+                    let bits = (ordered & 0x8000_0000) != 0 ? ordered & 0x7FFF_FFFF : ~ordered
+                    let q = Glibc.exp(Double(Float(bitPattern: bits) - m)) / zd
+                    out.ids.append(~UInt32(truncatingIfNeeded: key))
+                    out.probs.append(Float16(Float(q)))
+                    kept += 1
+                    cum += q
+                    if cum >= p { break buckets }
+                }
+                if kept == k { break }
+            }
+            start = end
+        }
+        return kept
+    }
+
+    /// A lower bound L on the k-th largest entry of the row: a value with at least k block maxima ≥ L (so at
+    /// least k distinct entries are), or −∞ when there are fewer than k blocks. Bisection on [m − 32, m] with SIMD
+    /// counts finds a t with count(block maxima ≥ t) ≥ k within 32/2^12 logit of the largest such t; L is the
+    /// smallest block maximum ≥ t. When the k-th largest block maximum lies lower than m − 32: quickselect.
+    @inline(__always)
+    private func topKLowerBound(max m: Float, blocks: Int, k: Int) -> Float {
+        guard blocks >= k else { return -.infinity }
+        let groups = (blocks + 15) / 16
+        let mv = blockMax
+        func atLeast(_ t: Float) -> Int {
+            let tv = FastMath.Vector(repeating: t)
+            var acc = SIMD16<Int32>(repeating: 0)
+            for g in 0..<groups {
+                let v = UnsafeRawPointer(mv + 16 * g).loadUnaligned(as: FastMath.Vector.self)
+                acc &-= unsafeBitCast(v .>= tv, to: SIMD16<Int32>.self)  // a true lane is −1
+            }
+            return Int(acc.wrappedSum())
+        }
+        if atLeast(m) >= k { return m }
+        var lo = m - Truncator.boundRange, hi = m  // invariant: count(≥ lo) ≥ k > count(≥ hi)
+        guard atLeast(lo) >= k else {
+            for j in 0..<blocks { blockScratch[j] = blockMax[j] }
+            Selection.partitionLargest(blockScratch, count: blocks, k: k)
+            return blockScratch[k - 1]
+        }
+        for _ in 0..<12 {
+            let mid = lo + (hi - lo) * 0.5
+            if !(mid > lo && mid < hi) { break }
+            if atLeast(mid) >= k { lo = mid } else { hi = mid }
+        }
+        // The smallest block maximum ≥ lo (there are at least k of them).
+        let lov = FastMath.Vector(repeating: lo)
+        var low = FastMath.Vector(repeating: .infinity)
+        for g in 0..<groups {
+            var v = UnsafeRawPointer(mv + 16 * g).loadUnaligned(as: FastMath.Vector.self)
+            v.replace(with: .infinity, where: v .< lov)
+            low.replace(with: v, where: v .< low)
+        }
+        return -horizontalMax(-low)
+    }
+
+    /// Bit l of the result is set when lane l of the mask is.
+    @inline(__always)
+    static func laneMask(_ mask: SIMDMask<SIMD16<Int32>>) -> UInt32 {
+        let laneBits = SIMD16<Int32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+        return UInt32(truncatingIfNeeded: (unsafeBitCast(mask, to: SIMD16<Int32>.self) & laneBits).wrappedSum())
+    }
+
+    /// Appends every entry of base[from..<to] that is ≥ lower to the candidates, in id order.
+    @inline(__always)
+    private func collect(_ base: UnsafePointer<Float>, from: Int, to: Int, lower: Float, count nc: inout Int) {
+        let tv = FastMath.Vector(repeating: lower)
+        var i = from
+        while i + 16 <= to {
             let v = UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self)
             let hit = v .>= tv
             if any(hit) {
                 // Visit only the set lanes: mask → 16-bit integer → trailing-zero loop.
-                var bits = UInt32(truncatingIfNeeded: (unsafeBitCast(hit, to: SIMD16<Int32>.self) & Truncator.laneBits).wrappedSum())
+                var bits = Truncator.laneMask(hit)
                 while bits != 0 {
                     let l = bits.trailingZeroBitCount
-                    keys[nc] = Truncator.key(base[i + l], UInt32(i + l)); nc += 1
+                    candValue[nc] = base[i + l]; candId[nc] = UInt32(i + l); nc += 1
                     bits &= bits - 1
                 }
             }
             i += 16
         }
-        while i < n { if base[i] >= lower { keys[nc] = Truncator.key(base[i], UInt32(i)); nc += 1 }; i += 1 }
-        let kept = Swift.min(k, nc)
-        if nc > kept { Selection.partitionLargest(keys, count: nc, k: kept) }
-        Selection.sortDescending(keys, count: kept)
-        for j in 0..<kept {
-            let key = keys[j]
-            let ordered = UInt32(truncatingIfNeeded: key >> 32)
-            let bits = (ordered & 0x8000_0000) != 0 ? ordered & 0x7FFF_FFFF : ~ordered
-            heapV[j] = Float(bitPattern: bits)
-            heapI[j] = ~UInt32(truncatingIfNeeded: key)
+        while i < to {
+            if base[i] >= lower { candValue[nc] = base[i]; candId[nc] = UInt32(i); nc += 1 }
+            i += 1
         }
-        return kept
     }
 }
 
