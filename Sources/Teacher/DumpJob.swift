@@ -13,14 +13,18 @@ public struct DumpOptions: Sendable {
     public var writerID: String
     /// Stop after this many input tokens (after packing), e.g. for a quick first run.
     public var maxTokens: Int?
-    /// Sequences per forward pass (rows per matrix product = batch · seqLen).
+    /// Sequences per forward pass of one worker (rows per matrix product = batch · seqLen). The stored bits do
+    /// not depend on `workers`; a different `batch` changes product shapes and may change float32 rounding.
     public var batch: Int
+    /// Threads running the teacher at once, each on its own batches (default: one per core).
+    public var workers: Int
     public var recordTargetLogprobs: Bool
 
     public init(input: String, format: InputFormat = .text, seqLen: Int = 512, policy: TruncationPolicy = TruncationPolicy(),
-                codec: Codec = .default, writerID: String = "w0", maxTokens: Int? = nil, batch: Int = 1, recordTargetLogprobs: Bool = true) {
+                codec: Codec = .default, writerID: String = "w0", maxTokens: Int? = nil, batch: Int = 1, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                recordTargetLogprobs: Bool = true) {
         self.input = input; self.format = format; self.seqLen = seqLen; self.policy = policy; self.codec = codec
-        self.writerID = writerID; self.maxTokens = maxTokens; self.batch = batch; self.recordTargetLogprobs = recordTargetLogprobs
+        self.writerID = writerID; self.maxTokens = maxTokens; self.batch = batch; self.workers = workers; self.recordTargetLogprobs = recordTargetLogprobs
     }
 }
 
@@ -45,8 +49,14 @@ public struct DumpSummary: Codable, Sendable {
     public var tokensPerSecond: Double
     public var loadSeconds: Double
     public var tokenizeSeconds: Double
+    /// Threads that ran the teacher (each with its own model activations; OpenBLAS single-threaded when > 1).
+    public var workers: Int
+    /// Forward, LM-head and truncation times are summed over the workers (they overlap in wall-clock time).
     public var forwardSeconds: Double
     public var lmHeadSeconds: Double
+    /// Softmax → top-p → top-k of the logits rows, in the workers.
+    public var truncateSeconds: Double
+    /// Encoding, compression and commits on the writer thread.
     public var writerSeconds: Double
 }
 
@@ -57,6 +67,7 @@ public final class DumpJob {
     public init(teacher: TeacherModel, options: DumpOptions) throws {
         guard options.seqLen >= 1 else { throw TeacherError.config("--seq-len must be at least 1") }
         guard options.batch >= 1 else { throw TeacherError.config("--batch must be at least 1") }
+        guard options.workers >= 1 else { throw TeacherError.config("--workers must be at least 1") }
         if let m = options.maxTokens, m < 1 { throw TeacherError.config("--max-tokens must be at least 1") }
         self.teacher = teacher
         self.options = options
@@ -94,44 +105,58 @@ public final class DumpJob {
         }
         if skip > 0 { try checkResumeMatches(out: out, packed: packed, committed: skip) }
 
-        var forwardSeconds = 0.0, headSeconds = 0.0, writerSeconds = 0.0
-        let dim = teacher.config.dim
-        let logits = UnsafeMutableBufferPointer<Float>.allocate(capacity: options.seqLen * vocab)
-        defer { logits.deallocate() }
-        let tokensTotal = packed.tokens.count - packed.range(skip).lowerBound
-        var done = 0
+        let tokensTotal = packed.tokens.count - min(packed.tokens.count, skip * packed.seqLen)
         progress(DumpProgress(sequencesDone: skip, sequencesTotal: packed.count, tokensDone: 0, tokensTotal: tokensTotal, skippedSequences: skip))
-        var i = skip
-        while i < packed.count {
-            // A batch of full-length sequences (the last, shorter sequence goes alone).
-            let len = packed.range(i).count
-            var n = 1
-            while n < options.batch, i + n < packed.count, packed.range(i + n).count == len { n += 1 }
-            let batchTokens = Array(packed.tokens[packed.range(i).lowerBound..<packed.range(i + n - 1).upperBound])
-            var t = Date()
-            let hidden = try teacher.hidden(tokens: batchTokens, batch: n, seqLen: len)
-            forwardSeconds += Date().timeIntervalSince(t)
-            for s in 0..<n {
-                t = Date()
-                teacher.logits(hidden: hidden.baseAddress! + s * len * dim, rows: len, into: logits.baseAddress!)
-                headSeconds += Date().timeIntervalSince(t)
-                t = Date()
-                try writer.append(tokens: Array(batchTokens[(s * len)..<((s + 1) * len)]),
-                                  logits: UnsafeBufferPointer(rebasing: logits[0..<(len * vocab)]))
-                writerSeconds += Date().timeIntervalSince(t)
-            }
-            i += n
-            done += n * len
-            progress(DumpProgress(sequencesDone: i, sequencesTotal: packed.count, tokensDone: done, tokensTotal: tokensTotal, skippedSequences: skip))
+        let batches = DumpBatch.plan(packed, from: skip, size: options.batch)
+        let workerCount = max(1, min(options.workers, batches.count))
+        // Each worker runs its products on its own thread (never BLAS threads inside parallel workers). Always
+        // single-threaded products also make the stored bits independent of --workers: OpenBLAS's multi-threaded
+        // path rounds differently, which would make a resumed run differ from a fresh one in the last bits.
+        let blasThreads = BLASThreads.count
+        BLASThreads.count = 1
+        defer { BLASThreads.count = blasThreads }
+        var workers: [DumpWorker] = []
+        for w in 0..<workerCount {
+            workers.append(try DumpWorker(model: w == 0 ? teacher.model : teacher.model.inferenceReplica(), seqLen: options.seqLen,
+                                          policy: options.policy, recordTargets: options.recordTargetLogprobs))
         }
-        let t = Date()
+        let handOff = OrderedHandOff(total: batches.count, runAhead: 2 * workerCount)
+        let group = DispatchGroup()
+        for worker in workers {
+            DispatchQueue.global(qos: .userInitiated).async(group: group) {
+                while let b = handOff.claim() {
+                    handOff.put(b, Result { try worker.run(batches[b], packed: packed) })
+                }
+            }
+        }
+        // This thread writes, in sequence order, while the workers compute the next batches.
+        var forwardSeconds = 0.0, headSeconds = 0.0, truncateSeconds = 0.0, writerSeconds = 0.0
+        var done = 0
+        do {
+            for (b, batch) in batches.enumerated() {
+                let r = try handOff.take(b).get()
+                forwardSeconds += r.forwardSeconds; headSeconds += r.headSeconds; truncateSeconds += r.truncateSeconds
+                let t = DispatchTime.now()
+                for (tokens, rows) in zip(r.tokens, r.rows) { try writer.append(tokens: tokens, truncated: rows) }
+                writerSeconds += t.secondsSince
+                done += batch.count * batch.length
+                progress(DumpProgress(sequencesDone: batch.first + batch.count, sequencesTotal: packed.count, tokensDone: done,
+                                      tokensTotal: tokensTotal, skippedSequences: skip))
+            }
+        } catch {
+            handOff.cancel()
+            group.wait()
+            throw error
+        }
+        group.wait()
+        let t = DispatchTime.now()
         try writer.finish()
-        writerSeconds += Date().timeIntervalSince(t)
+        writerSeconds += t.secondsSince
         let seconds = Date().timeIntervalSince(t0)
         return DumpSummary(sequences: packed.count, positions: packed.tokens.count, skippedSequences: skip, tokensProcessed: done,
                            documents: packed.documentCount, seconds: seconds, tokensPerSecond: Double(done) / max(seconds, 1e-9),
-                           loadSeconds: 0, tokenizeSeconds: tokenizeSeconds, forwardSeconds: forwardSeconds,
-                           lmHeadSeconds: headSeconds, writerSeconds: writerSeconds)
+                           loadSeconds: 0, tokenizeSeconds: tokenizeSeconds, workers: workerCount, forwardSeconds: forwardSeconds,
+                           lmHeadSeconds: headSeconds, truncateSeconds: truncateSeconds, writerSeconds: writerSeconds)
     }
 
     /// On resume, the last committed sequence of this writer must be the same tokens this input gives there.

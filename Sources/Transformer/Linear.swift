@@ -33,3 +33,13 @@ public enum Gemm {
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
     }
 }
+
+/// The OpenBLAS thread pool size. Callers that run products on several threads of their own set it to 1
+/// first, so that each product runs on its calling thread (BLAS inside parallel loops oversubscribes the cores).
+public enum BLASThreads {
+    /// Threads OpenBLAS uses for one product.
+    public static var count: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+}

@@ -33,6 +33,21 @@ public final class LlamaModel {
         outputOffset = config.tiedEmbeddings ? layout["token_embd"]!.offset : layout["output"]!.offset
     }
 
+    /// A model over the same parameter buffer (shared, not copied) with activations of its own, so that
+    /// several threads can each run `forward(training: false)` at once. Forward only reads parameters;
+    /// changing parameters or training any of the sharing models while another runs is a data race.
+    public func inferenceReplica() -> LlamaModel { LlamaModel(sharing: self) }
+
+    private init(sharing other: LlamaModel) {
+        config = other.config
+        layout = other.layout
+        parameterStorage = other.parameterStorage
+        layerOffsets = other.layerOffsets
+        embeddingOffset = other.embeddingOffset
+        outputNormOffset = other.outputNormOffset
+        outputOffset = other.outputOffset
+    }
+
     /// All parameters, in `layout` order.
     public var parameters: UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(start: parameterStorage.pointer, count: layout.count)
@@ -121,7 +136,8 @@ public final class LlamaModel {
         let P = parameterStorage.pointer
         for i in 0..<rows { a.tokens[i] = tokens[i] }
         Embedding.forward(out: a.residual.pointer, tokens: tokens.baseAddress!, table: P + embeddingOffset, rows: rows, dim: dim)
-        let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
+        let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                                              blockRows: training ? CausalSelfAttention.trainingBlockRows : CausalSelfAttention.inferenceBlockRows)
 
         for l in 0..<c.layers {
             let w = layerOffsets[l]

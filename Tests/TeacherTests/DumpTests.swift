@@ -84,6 +84,34 @@ final class DumpTests: XCTestCase {
         XCTAssertThrowsError(try big.run(out: dir + "/big")) { XCTAssertTrue("\($0)".contains("outside the teacher's vocabulary"), "\($0)") }
     }
 
+    /// Several workers (each with its own model replica, OpenBLAS single-threaded) store exactly what one worker
+    /// stores, bit for bit and in the same order. (A different --batch changes the product shapes, and with them
+    /// the float32 rounding in the last bits; the worker count does not.)
+    func testWorkersAndBatchesStoreTheSameAsOneWorker() throws {
+        let t = try teacher()
+        let dir = tempDir()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let tokens: [UInt32] = (0..<61).map { UInt32(($0 * 104_729 + 17) % 49_152) }
+        try Data(tokens.flatMap { x in withUnsafeBytes(of: x.littleEndian) { Array($0) } }).write(to: URL(fileURLWithPath: dir + "/t.u32"))
+        func run(workers: Int, batch: Int) throws -> (DumpSummary, StoreReader) {
+            let out = dir + "/w\(workers)b\(batch)"
+            let job = try DumpJob(teacher: t, options: DumpOptions(input: dir + "/t.u32", format: .u32, seqLen: 8,
+                                                                   policy: TruncationPolicy(topP: 0.95, topK: 16), batch: batch, workers: workers))
+            return (try job.run(out: out), try StoreReader(directory: out))
+        }
+        let (s1, one) = try run(workers: 1, batch: 2)
+        let (s3, three) = try run(workers: 3, batch: 2)
+        XCTAssertEqual(s1.workers, 1)
+        XCTAssertEqual(s3.workers, 3)
+        XCTAssertEqual(one.sequenceCount, 8)   // 7 full sequences of 8 and a last one of 5
+        XCTAssertEqual(three.sequenceCount, 8)
+        for i in 0..<8 { XCTAssertEqual(try one.sequence(i), try three.sequence(i), "sequence \(i)") }
+        XCTAssertEqual(try (0..<8).flatMap { try three.sequence($0).tokens }, tokens)
+        XCTAssertThrowsError(try DumpJob(teacher: t, options: DumpOptions(input: dir + "/t.u32", format: .u32, workers: 0))) {
+            XCTAssertTrue("\($0)".contains("--workers must be at least 1"), "\($0)")
+        }
+    }
+
     func testUnsupportedArchitectureIsRefused() throws {
         var b = GGUFBuilder()
         b.add("general.architecture", string: "gpt2")

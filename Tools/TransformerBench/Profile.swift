@@ -21,14 +21,18 @@ func profileLayers(config c: LlamaConfig, batch: Int, seqLen: Int, backward: Boo
     let x = buf(rows * D), ln = buf(rows * D), rstd = buf(rows), w = buf(D)
     let wqkv = buf(qkvDim * D), qkv = buf(rows * qkvDim), att = buf(rows * c.qDim), wo = buf(D * c.qDim)
     let wgu = buf(2 * F * D), gu = buf(rows * 2 * F), h = buf(rows * F), wd = buf(D * F)
-    let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim)
+    let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
+                                          blockRows: backward ? CausalSelfAttention.trainingBlockRows : CausalSelfAttention.inferenceBlockRows)
     let probs = buf(shape.probsCount), scratch = buf(shape.backwardScratchCount), fscratch = buf(shape.forwardScratchCount)
     let dx = buf(rows * D), dw = buf(2 * F * D), dqkv = buf(rows * qkvDim), dgu = buf(rows * 2 * F)
     let rope = RoPE(seqLen: seqLen, headDim: c.headDim, base: c.ropeBase)
+    let args = CommandLine.arguments
+    let only = args.firstIndex(of: "--only").flatMap { $0 + 1 < args.count ? args[$0 + 1] : nil }
     func time(_ name: String, _ flops: Double, _ body: () -> Void) {
+        if let only, !name.hasPrefix(only) { return }
         body()
         var best = Double.infinity
-        for _ in 0..<3 {
+        for _ in 0..<10 {
             let t0 = threadCPUSeconds()
             body()
             best = min(best, threadCPUSeconds() - t0)

@@ -1,7 +1,7 @@
 // Transformer benchmark: tokens/s and GFLOP/s of LlamaModel on random weights.
 //   teacher mode: forward + LM head (in chunks) of SmolLM2-135M's shape, inference only;
 //   student mode: forward + LM head + cross-entropy + backward of a ~7M-parameter student.
-// Usage: TransformerBench [teacher|student|exp] [--profile] [--batch B] [--seq T] [--iters N] [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ffn F]
+// Usage: TransformerBench [teacher|student|exp|gemm [--rows R]] [--profile [--only LAYER]] [--batch B] [--seq T] [--iters N] [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ffn F]
 // Prints one JSON line. Tools/bench-transformer runs it side by side with PyTorch.
 import Foundation
 import Transformer
@@ -41,6 +41,11 @@ if mode == "exp" {
     let expRow = perRow { y.withUnsafeMutableBufferPointer { p in p.baseAddress!.update(from: x, count: n); return FastMath.expInPlace(p, minus: 1) } }
     let softRow = perRow { y.withUnsafeMutableBufferPointer { p in p.baseAddress!.update(from: x, count: n); return FastMath.softmaxInPlace(p) } }
     print("{\"exp_per_second\": \(Double(n) / expRow), \"softmax_row_us\": \(softRow * 1e6), \"row\": \(n), \"sink\": \(sink.isFinite ? 0 : 1)}")
+    exit(0)
+}
+
+if mode == "gemm" {
+    gemmPeak(rows: option("--rows", 512), reps: iters)
     exit(0)
 }
 

@@ -28,7 +28,9 @@ struct DumpCommand: AsyncParsableCommand {
     @Option(help: "zstd level.") var level: Int?
     @Option(name: .customLong("writer-id"), help: "This writer's shard name space (parallel dumps use distinct ids).") var writerID = "w0"
     @Option(name: .customLong("max-tokens"), help: "Use only the first N tokens of the input (after packing).") var maxTokens: Int?
-    @Option(help: "Sequences per forward pass.") var batch = 1
+    @Option(help: "Sequences per forward pass of one worker.") var batch = 1
+    @Option(help: "Threads running the teacher, each on its own sequences (default: one per core).")
+    var workers = ProcessInfo.processInfo.activeProcessorCount
     @Flag(name: .customLong("no-target-logprobs"), help: "Do not record the log-probability of each actual next token.")
     var noTargetLogprobs = false
     @Flag(help: "Print a JSON summary (timings, tokens/s) on standard output at the end.") var json = false
@@ -53,7 +55,7 @@ struct DumpCommand: AsyncParsableCommand {
         printError("teacher \(model.name): \(model.config.layers) layers, dim \(model.config.dim), vocab \(model.config.vocabSize), loaded in \(String(format: "%.1f", loadSeconds)) s")
         let job = try DumpJob(teacher: model, options: DumpOptions(
             input: input, format: format, seqLen: seqLen, policy: policy, codec: codecValue, writerID: writerID,
-            maxTokens: maxTokens, batch: batch, recordTargetLogprobs: !noTargetLogprobs))
+            maxTokens: maxTokens, batch: batch, workers: workers, recordTargetLogprobs: !noTargetLogprobs))
         var bar: ProgressBar?
         var summary = try job.run(out: out) { p in
             if bar == nil {
