@@ -287,6 +287,14 @@ final class SelectionTests: XCTestCase {
             }
             XCTAssertEqual(Array(b.prefix(k)), Array(want.prefix(k)), "trial \(trial) n \(n) k \(k)")
         }
+        var rng3 = SplitMix64(seed: 6)
+        for trial in 0..<300 {
+            // Lane masks → bits, including all-clear and all-set.
+            let v = SIMD16<Float>((0..<16).map { _ in Float(rng3.next(below: 4)) })
+            let t: Float = trial == 0 ? 9 : trial == 1 ? -1 : Float(rng3.next(below: 4))
+            let want = (0..<16).reduce(UInt64(0)) { $0 | (v[$1] >= t ? 1 << UInt64($1) : 0) }
+            XCTAssertEqual(Truncator.laneMask(v .>= SIMD16<Float>(repeating: t)), want, "trial \(trial)")
+        }
         var rng2 = SplitMix64(seed: 5)
         for _ in 0..<100 {
             let v = SIMD16<Float>((0..<16).map { _ in Float(rng2.next(below: 1000)) - 500 })

@@ -253,7 +253,11 @@ public final class Truncator {
                 var bits = Truncator.laneMask(v .>= lv)
                 while bits != 0 {
                     let s = (16 * g + bits.trailingZeroBitCount) * block
-                    collect(base, from: s, to: Swift.min(n, s + block), lower: lower, count: &nc)
+                    if s + block <= n {
+                        collectBlock(base + s, id: s, lower: lower, count: &nc)
+                    } else {
+                        collect(base, from: s, to: n, lower: lower, count: &nc)
+                    }
                     bits &= bits - 1
                 }
             }
@@ -352,11 +356,32 @@ public final class Truncator {
         return -horizontalMax(-low)
     }
 
-    /// Bit l of the result is set when lane l of the mask is.
+    /// Bit l of the result is set when lane l of the mask is. The lanes (−1 or 0) narrow to bytes with vector packs;
+    /// then a multiply gathers the top bit of each of 8 bytes into the top byte (the bits never collide).
     @inline(__always)
-    static func laneMask(_ mask: SIMDMask<SIMD16<Int32>>) -> UInt32 {
-        let laneBits = SIMD16<Int32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
-        return UInt32(truncatingIfNeeded: (unsafeBitCast(mask, to: SIMD16<Int32>.self) & laneBits).wrappedSum())
+    static func laneMask(_ mask: SIMDMask<SIMD16<Int32>>) -> UInt64 {
+        let bytes = SIMD16<Int8>(truncatingIfNeeded: unsafeBitCast(mask, to: SIMD16<Int32>.self))
+        let w = unsafeBitCast(bytes, to: SIMD2<UInt64>.self)
+        let lo = ((w[0] & 0x8080_8080_8080_8080) &* 0x0002_0408_1020_4081) >> 56
+        let hi = ((w[1] & 0x8080_8080_8080_8080) &* 0x0002_0408_1020_4081) >> 56
+        return lo | hi << 8
+    }
+
+    /// `collect` for one whole 64-wide block starting at `id`: the four loads and compares are independent and
+    /// branch-free (one 64-bit mask), so only the candidates themselves cost a branch.
+    @inline(__always)
+    private func collectBlock(_ p: UnsafePointer<Float>, id: Int, lower: Float, count nc: inout Int) {
+        let tv = FastMath.Vector(repeating: lower)
+        let raw = UnsafeRawPointer(p)
+        var bits = Truncator.laneMask(raw.loadUnaligned(fromByteOffset: 0, as: FastMath.Vector.self) .>= tv)
+        bits |= Truncator.laneMask(raw.loadUnaligned(fromByteOffset: 64, as: FastMath.Vector.self) .>= tv) << 16
+        bits |= Truncator.laneMask(raw.loadUnaligned(fromByteOffset: 128, as: FastMath.Vector.self) .>= tv) << 32
+        bits |= Truncator.laneMask(raw.loadUnaligned(fromByteOffset: 192, as: FastMath.Vector.self) .>= tv) << 48
+        while bits != 0 {
+            let l = bits.trailingZeroBitCount
+            candValue[nc] = p[l]; candId[nc] = UInt32(id + l); nc += 1
+            bits &= bits - 1
+        }
     }
 
     /// Appends every entry of base[from..<to] that is ≥ lower to the candidates, in id order.
