@@ -202,15 +202,8 @@ final class BlockDecoder {
                 resize(&out.ids, n)
                 if filter == .rankShuffle {
                     guard let perm = try idTable() else { throw bad("ids use the rank filter but the shard has no id table") }
-                    let bad = try out.ids.withUnsafeMutableBufferPointer { b -> Bool in
-                        Filters.decode(r, count: n, width: info.width, filter: filter, into: b.baseAddress!)
-                        return perm.withUnsafeBufferPointer { p -> Bool in
-                            var maxRank: UInt32 = 0
-                            for i in 0..<n { maxRank = Swift.max(maxRank, b[i]) }
-                            if n > 0 && Int(maxRank) >= p.count { return true }
-                            for i in 0..<n { b[i] = p[Int(b[i])] }
-                            return false
-                        }
+                    let bad = out.ids.withUnsafeMutableBufferPointer { b -> Bool in
+                        !perm.withUnsafeBufferPointer { Filters.decodeRanks(r, count: n, width: info.width, table: $0, into: b.baseAddress!) }
                     }
                     if bad { throw StoreError.corrupt(file: file, block: block, detail: "id rank outside the id table") }
                     continue

@@ -71,6 +71,30 @@ enum Filters {
             }
         case .shuffle, .rankShuffle:  // ranks are mapped back by the caller
             unshuffle(src, n, w, dst)
+        case .deltaShuffle where w == 2:
+            // v_i = v_{i-1} − d_i mod 2^16. In L1-sized tiles: a vectorised unshuffle of the tile, then its running
+            // values four at a time (the dependency chain is one subtraction per four values).
+            var prev: UInt16 = 0
+            var t = 0
+            while t < n {
+                let e = Swift.min(n, t + 4096)
+                for i in t..<e { dst[i] = T(truncatingIfNeeded: UInt32(src[i]) | UInt32(src[n + i]) << 8) }
+                var i = t
+                while i + 4 <= e {
+                    let d0 = UInt16(truncatingIfNeeded: dst[i])
+                    let d01 = d0 &+ UInt16(truncatingIfNeeded: dst[i + 1])
+                    let d012 = d01 &+ UInt16(truncatingIfNeeded: dst[i + 2])
+                    let d0123 = d012 &+ UInt16(truncatingIfNeeded: dst[i + 3])
+                    dst[i] = T(truncatingIfNeeded: prev &- d0)
+                    dst[i + 1] = T(truncatingIfNeeded: prev &- d01)
+                    dst[i + 2] = T(truncatingIfNeeded: prev &- d012)
+                    prev = prev &- d0123
+                    dst[i + 3] = T(truncatingIfNeeded: prev)
+                    i += 4
+                }
+                while i < e { prev = prev &- UInt16(truncatingIfNeeded: dst[i]); dst[i] = T(truncatingIfNeeded: prev); i += 1 }
+                t = e
+            }
         case .deltaShuffle:
             unshuffle(src, n, w, dst)
             let mask: UInt32 = w == 4 ? .max : (1 << (8 * UInt32(w))) - 1
@@ -94,6 +118,30 @@ enum Filters {
                 dst[i] = T(truncatingIfNeeded: x)
             }
         }
+    }
+
+    /// Decodes `n` rank-shuffled ids of physical width `w` from `src` into `dst`, mapping each rank r to
+    /// `table[r]`. Works in L1-sized tiles (unshuffle, check the tile's largest rank, map) so each tile is read back
+    /// from L1. Returns false when a rank is not below `table.count` (`dst` is then partly written).
+    static func decodeRanks(_ src: UnsafePointer<UInt8>, count n: Int, width w: Int, table: UnsafeBufferPointer<UInt32>,
+                            into dst: UnsafeMutablePointer<UInt32>) -> Bool {
+        let size = table.count
+        var t = 0
+        while t < n {
+            let e = Swift.min(n, t + 4096)
+            switch w {
+            case 1: for i in t..<e { dst[i] = UInt32(src[i]) }
+            case 2: for i in t..<e { dst[i] = UInt32(src[i]) | UInt32(src[n + i]) << 8 }
+            default:
+                for i in t..<e { dst[i] = UInt32(src[i]) | UInt32(src[n + i]) << 8 | UInt32(src[2 * n + i]) << 16 | UInt32(src[3 * n + i]) << 24 }
+            }
+            var top: UInt32 = 0
+            for i in t..<e { top = Swift.max(top, dst[i]) }
+            guard Int(top) < size else { return false }
+            for i in t..<e { dst[i] = table[Int(dst[i])] }
+            t = e
+        }
+        return true
     }
 
     /// The smallest width in {1, 2, 4} that holds `maxValue`.
