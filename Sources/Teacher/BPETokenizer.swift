@@ -144,6 +144,12 @@ public final class BPETokenizer: @unchecked Sendable {
         return out
     }
 
+    /// One token's text for display on one line: control characters (newline, tab, …) and backslashes escaped as in
+    /// Swift string literals, a byte that is not whole UTF-8 as U+FFFD. Throws for an id outside the vocabulary.
+    public func displayText(_ id: UInt32) throws -> String {
+        try decode([id]).unicodeScalars.map { $0.value < 0x20 || $0 == "\\" ? $0.escaped(asASCII: false) : String($0) }.joined()
+    }
+
     /// The text of `ids`; invalid UTF-8 (a character cut between tokens) becomes U+FFFD.
     public func decode(_ ids: [UInt32]) throws -> String {
         String(decoding: try decodeBytes(ids), as: UTF8.self)

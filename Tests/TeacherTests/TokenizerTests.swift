@@ -84,4 +84,14 @@ final class SmolLM2TokenizerTests: XCTestCase {
         XCTAssertEqual(try t.decode([11452]), " Berlin")
         XCTAssertEqual(t.identityHash.count, 16)
     }
+
+    func testDisplayTextEscapesControlCharacters() throws {
+        let t = try BPETokenizer(gguf: TestModel.gguf())
+        XCTAssertEqual(try t.displayText(11452), " Berlin")
+        XCTAssertEqual(try t.displayText(197), "\\t")                 // the tab token (see "\t\t" above)
+        XCTAssertEqual(try t.displayText(t.encode("\n")[0]), "\\n")
+        XCTAssertEqual(try t.displayText(t.encode("\\")[0]), "\\\\")
+        XCTAssertEqual(try t.displayText(164), "\u{FFFD}")             // the first byte of "٣", not whole UTF-8
+        XCTAssertThrowsError(try t.displayText(49_152))
+    }
 }
