@@ -63,6 +63,8 @@ public struct DumpSummary: Codable, Sendable {
 public final class DumpJob {
     public let teacher: TeacherModel
     public let options: DumpOptions
+    /// Rows per LM-head product (internal: tests shrink it to exercise the chunking).
+    var headRows = DumpWorker.defaultHeadRows
 
     public init(teacher: TeacherModel, options: DumpOptions) throws {
         guard options.seqLen >= 1 else { throw TeacherError.config("--seq-len must be at least 1") }
@@ -108,7 +110,7 @@ public final class DumpJob {
         let tokensTotal = packed.tokens.count - min(packed.tokens.count, skip * packed.seqLen)
         progress(DumpProgress(sequencesDone: skip, sequencesTotal: packed.count, tokensDone: 0, tokensTotal: tokensTotal, skippedSequences: skip))
         let batches = DumpBatch.plan(packed, from: skip, size: options.batch)
-        let workerCount = max(1, min(options.workers, batches.count))
+        let workerCount = min(options.workers, batches.count)   // 0 when everything is already committed
         // Each worker runs its products on its own thread (never BLAS threads inside parallel workers). Always
         // single-threaded products also make the stored bits independent of --workers: OpenBLAS's multi-threaded
         // path rounds differently, which would make a resumed run differ from a fresh one in the last bits.
@@ -118,7 +120,7 @@ public final class DumpJob {
         var workers: [DumpWorker] = []
         for w in 0..<workerCount {
             workers.append(try DumpWorker(model: w == 0 ? teacher.model : teacher.model.inferenceReplica(), seqLen: options.seqLen,
-                                          policy: options.policy, recordTargets: options.recordTargetLogprobs))
+                                          policy: options.policy, recordTargets: options.recordTargetLogprobs, headRows: headRows))
         }
         let handOff = OrderedHandOff(total: batches.count, runAhead: 2 * workerCount)
         let group = DispatchGroup()

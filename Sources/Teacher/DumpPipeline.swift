@@ -37,18 +37,24 @@ struct DumpBatchResult: Sendable {
 }
 
 /// The teacher's work for one batch on one thread: forward pass (its own model replica and activations), LM head
-/// one sequence at a time into its own logits buffer, then softmax → top-p → top-k with its own `Truncator`.
+/// in chunks of at most `headRows` rows into its own logits buffer, each chunk then softmax → top-p → top-k with
+/// its own `Truncator`. The chunking bounds the logits buffer (headRows × vocab floats) whatever the sequence length.
 final class DumpWorker {
+    /// Rows per LM-head product by default: large enough for full-speed sgemm, small enough to bound memory
+    /// (≈100 MB at a 49k vocabulary).
+    static let defaultHeadRows = 512
+    let headRows: Int
     let model: LlamaModel
     let truncator: Truncator
     let recordTargets: Bool
     private let logits: UnsafeMutableBufferPointer<Float>
 
-    init(model: LlamaModel, seqLen: Int, policy: TruncationPolicy, recordTargets: Bool) throws {
+    init(model: LlamaModel, seqLen: Int, policy: TruncationPolicy, recordTargets: Bool, headRows: Int = DumpWorker.defaultHeadRows) throws {
         self.model = model
+        self.headRows = max(1, headRows)
         self.recordTargets = recordTargets
         truncator = try Truncator(vocabSize: model.config.vocabSize, policy: policy)
-        logits = .allocate(capacity: seqLen * model.config.vocabSize)
+        logits = .allocate(capacity: min(seqLen, self.headRows) * model.config.vocabSize)
     }
 
     deinit { logits.deallocate() }
@@ -62,16 +68,22 @@ final class DumpWorker {
         var result = DumpBatchResult(tokens: [], rows: [], forwardSeconds: t.secondsSince, headSeconds: 0, truncateSeconds: 0)
         let len = batch.length
         for s in 0..<batch.count {
-            t = DispatchTime.now()
-            LMHead.logits(hidden: hidden.baseAddress! + s * len * c.dim, rows: len, dim: c.dim,
-                          weight: model.outputWeight.baseAddress!, vocab: c.vocabSize, into: logits.baseAddress!)
-            result.headSeconds += t.secondsSince
-            t = DispatchTime.now()
             let seq = Array(tokens[(s * len)..<((s + 1) * len)])
             var rows = TruncatedRows()
-            let next: [UInt32?]? = recordTargets ? (0..<len).map { $0 + 1 < len ? seq[$0 + 1] : nil } : nil
-            try truncator.truncate(rows: UnsafeBufferPointer(rebasing: logits[0..<(len * c.vocabSize)]), nextTokens: next, into: &rows)
-            result.truncateSeconds += t.secondsSince
+            var r0 = 0
+            while r0 < len {
+                let n = min(headRows, len - r0)
+                t = DispatchTime.now()
+                LMHead.logits(hidden: hidden.baseAddress! + (s * len + r0) * c.dim, rows: n, dim: c.dim,
+                              weight: model.outputWeight.baseAddress!, vocab: c.vocabSize, into: logits.baseAddress!)
+                result.headSeconds += t.secondsSince
+                t = DispatchTime.now()
+                // Row j predicts the token at j + 1 (unknown for the last row of the sequence).
+                let next: [UInt32?]? = recordTargets ? (r0..<(r0 + n)).map { $0 + 1 < len ? seq[$0 + 1] : nil } : nil
+                try truncator.truncate(rows: UnsafeBufferPointer(rebasing: logits[0..<(n * c.vocabSize)]), nextTokens: next, into: &rows)
+                result.truncateSeconds += t.secondsSince
+                r0 += n
+            }
             result.tokens.append(seq)
             result.rows.append(rows)
         }

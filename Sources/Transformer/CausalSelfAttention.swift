@@ -92,12 +92,12 @@ public enum CausalSelfAttention {
         i = 0
         while i < full {
             let raw = UnsafeMutableRawPointer(row + i)
-            let x = expNonPositive(raw.loadUnaligned(as: V.self) - mvec)
+            let x = FastMath.expNonPositive(raw.loadUnaligned(as: V.self) - mvec)
             raw.storeBytes(of: x, as: V.self)
             acc += x
             i += 16
         }
-        let et = expNonPositive(tail - mvec)
+        let et = FastMath.expNonPositive(tail - mvec)
         acc += et
         let inv = V(repeating: 1 / acc.sum())
         i = 0

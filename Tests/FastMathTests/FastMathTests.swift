@@ -16,6 +16,23 @@ final class FastMathTests: XCTestCase {
         XCTAssertLessThan(worst, 4e-7, "worst relative error \(worst)")
     }
 
+    func testExpNonPositiveMatchesLibmAndFloorsTheTail() {
+        var worst: Double = 0
+        var x: Float = -87
+        while x <= 0 {
+            let got = FastMath.expNonPositive(FastMath.Vector(repeating: x))[0]
+            let want = Foundation.exp(Double(x))
+            worst = max(worst, abs(Double(got) - want) / want)
+            x += 0.0071
+        }
+        XCTAssertLessThan(worst, 1e-5, "worst relative error \(worst)")
+        XCTAssertEqual(FastMath.expNonPositive(FastMath.Vector(repeating: 0))[0], 1, accuracy: 1e-6)
+        for v: Float in [-100, -1000, -.infinity] {
+            let e = FastMath.expNonPositive(FastMath.Vector(repeating: v))[0]
+            XCTAssertTrue(e >= 0 && e < 2e-38, "\(v) gave \(e)")
+        }
+    }
+
     func testExpEdges() {
         XCTAssertEqual(FastMath.exp(-200), 0)
         XCTAssertEqual(FastMath.exp(200), .infinity)
