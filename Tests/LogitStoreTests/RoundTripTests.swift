@@ -41,6 +41,53 @@ final class RoundTripTests: XCTestCase {
         XCTAssertTrue(report.ok, "\(report.problems)")
     }
 
+    /// Range reads decode whole, uncached blocks straight into the record and copy the rest from cached blocks:
+    /// any mix (block-aligned starts, partial first and last blocks, blocks already cached, tiny caches) gives
+    /// exactly the concatenated content, with and without target log-probs.
+    func testRangeReadsMatchTheConcatenation() throws {
+        for targets in [false, true] {
+            let dir = makeTempDir("ranges\(targets)")
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let opts = WriterOptions(vocabSize: 1000, policy: TruncationPolicy(topP: 0.95, topK: 20), codec: .zstd(level: 3),
+                                     shardTargetBytes: 30_000, blockTargetBytes: 3000, recordTargetLogprobs: targets)
+            let w = try StoreWriter(directory: dir, options: opts)
+            var all = SequenceRecord()
+            for s in 0..<25 {
+                let (tokens, rows) = syntheticRows(positions: 1 + s * 13 % 61, vocab: 1000, kmax: 20, seed: UInt64(100 + s), targets: targets)
+                try w.append(tokens: tokens, truncated: rows)
+                let e = record(tokens, rows)
+                all.tokens += e.tokens; all.ids += e.ids; all.probs += e.probs
+                let base = all.offsets.last!
+                all.offsets += e.offsets.dropFirst().map { $0 + base }
+                if targets { all.targetLogprobs = (all.targetLogprobs ?? []) + e.targetLogprobs! }
+            }
+            try w.finish()
+            var rng = SplitMix64(seed: 7)
+            for capacity in [1, 4] {
+                let r = try StoreReader(directory: dir)
+                r.cacheCapacity = capacity
+                let n = r.positionCount
+                let starts = (0..<r.sequenceCount).map { r.sequenceRange($0).lowerBound }
+                var rec = SequenceRecord()
+                for trial in 0..<400 {
+                    let a = trial % 2 == 0 ? starts[Int(rng.next(below: UInt64(starts.count)))] : Int(rng.next(below: UInt64(n)))
+                    let b = a + 1 + Int(rng.next(below: UInt64(n - a)))
+                    try r.read(a..<b, into: &rec)
+                    let ea = all.offsets[a], eb = all.offsets[b]
+                    XCTAssertEqual(rec.tokens, Array(all.tokens[a..<b]), "\(a)..<\(b)")
+                    XCTAssertEqual(rec.offsets, all.offsets[a...b].map { $0 - ea }, "\(a)..<\(b)")
+                    XCTAssertEqual(rec.ids, Array(all.ids[ea..<eb]), "\(a)..<\(b)")
+                    XCTAssertEqual(rec.probs.map(\.bitPattern), all.probs[ea..<eb].map(\.bitPattern), "\(a)..<\(b)")
+                    if targets {
+                        XCTAssertEqual(rec.targetLogprobs?.map(\.bitPattern), all.targetLogprobs![a..<b].map(\.bitPattern), "\(a)..<\(b)")
+                    } else {
+                        XCTAssertNil(rec.targetLogprobs)
+                    }
+                }
+            }
+        }
+    }
+
     func testRoundTripZstd() throws { try roundTrip(codec: .zstd(level: 3), targets: false) }
     func testRoundTripZstdTargets() throws { try roundTrip(codec: .zstd(level: 19), targets: true) }
     func testRoundTripLZ4() throws { try roundTrip(codec: .lz4, targets: true) }

@@ -162,14 +162,29 @@ final class BlockDecoder {
     deinit { raw.deallocate() }
 
     /// `idTable` returns the shard's π (rank → id); called only for an ids stream with the rank filter.
+    /// With `appending`, the block is added after what `out` already holds (a record being assembled:
+    /// `out.offsets` has tokens.count + 1 entries ending at ids.count, and `out.targets` is non-nil exactly when
+    /// target log-probs are wanted); `positionCount` and `entryCount` are then left alone. Returns whether the
+    /// block has a target-log-prob stream.
+    @discardableResult
     func decode(_ bytes: UnsafeRawBufferPointer, file: String, block: Int, positions: Int, entries: Int,
-                vocabSize: Int, idTable: () throws -> [UInt32]?, into out: DecodedBlock) throws {
+                vocabSize: Int, idTable: () throws -> [UInt32]?, into out: DecodedBlock, appending: Bool = false) throws -> Bool {
         func bad(_ s: String) -> StoreError { .corrupt(file: file, block: block, detail: s) }
         let infos = try parseStreamTable(bytes, file: file, block: block, positions: positions, entries: entries)
         var seen = Set<UInt16>()
-        out.positionCount = positions
-        out.entryCount = entries
-        out.targets = nil
+        // Where this block's values start in out's arrays (0 unless appending).
+        let pBase = appending ? out.tokens.count : 0
+        let eBase = appending ? out.ids.count : 0
+        if appending {
+            guard out.offsets.count == pBase + 1, out.offsets[pBase] == eBase, out.probs.count == eBase,
+                  out.targets.map({ $0.count == pBase }) ?? true else {
+                preconditionFailure("BlockDecoder: inconsistent record to append to")
+            }
+        } else {
+            out.positionCount = positions
+            out.entryCount = entries
+            out.targets = nil
+        }
         for info in infos {
             guard seen.insert(info.type).inserted else { throw bad("stream \(info.name) appears twice") }
             guard let type = StreamType(rawValue: info.type) else {
@@ -193,38 +208,40 @@ final class BlockDecoder {
             let r = raw.assumingMemoryBound(to: UInt8.self)
             switch type {
             case .tokens:
-                resize(&out.tokens, n)
-                out.tokens.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress!) }
+                resize(&out.tokens, pBase + n)
+                out.tokens.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress! + pBase) }
             case .counts:
                 resize(&counts, n)
                 counts.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress!) }
             case .ids:
-                resize(&out.ids, n)
+                resize(&out.ids, eBase + n)
                 if filter == .rankShuffle {
                     guard let perm = try idTable() else { throw bad("ids use the rank filter but the shard has no id table") }
                     let bad = out.ids.withUnsafeMutableBufferPointer { b -> Bool in
-                        !perm.withUnsafeBufferPointer { Filters.decodeRanks(r, count: n, width: info.width, table: $0, into: b.baseAddress!) }
+                        !perm.withUnsafeBufferPointer { Filters.decodeRanks(r, count: n, width: info.width, table: $0, into: b.baseAddress! + eBase) }
                     }
                     if bad { throw StoreError.corrupt(file: file, block: block, detail: "id rank outside the id table") }
                     continue
                 }
                 let maxID = out.ids.withUnsafeMutableBufferPointer { b -> UInt32 in
-                    Filters.decode(r, count: n, width: info.width, filter: filter, into: b.baseAddress!)
+                    Filters.decode(r, count: n, width: info.width, filter: filter, into: b.baseAddress! + eBase)
                     var m: UInt32 = 0
-                    for v in b { m = Swift.max(m, v) }
+                    for v in b[eBase...] { m = Swift.max(m, v) }
                     return m
                 }
                 if n > 0 && Int(maxID) >= vocabSize { throw bad("id \(maxID) is not below the vocabulary size \(vocabSize)") }
             case .probs:
-                resize(&out.probs, n)
+                resize(&out.probs, eBase + n)
                 out.probs.withUnsafeMutableBufferPointer { b in
-                    b.withMemoryRebound(to: UInt16.self) { Filters.decode(r, count: n, width: 2, filter: filter, into: $0.baseAddress!) }
+                    b.withMemoryRebound(to: UInt16.self) { Filters.decode(r, count: n, width: 2, filter: filter, into: $0.baseAddress! + eBase) }
                 }
             case .targetLogprobs:
+                if appending && out.targets == nil { continue }  // not wanted
                 var t = out.targets ?? []
-                resize(&t, n)
+                out.targets = nil  // t is then the array's only reference: resizing it does not copy
+                resize(&t, pBase + n)
                 t.withUnsafeMutableBufferPointer { b in
-                    b.withMemoryRebound(to: UInt32.self) { Filters.decode(r, count: n, width: 4, filter: filter, into: $0.baseAddress!) }
+                    b.withMemoryRebound(to: UInt32.self) { Filters.decode(r, count: n, width: 4, filter: filter, into: $0.baseAddress! + pBase) }
                 }
                 out.targets = t
             }
@@ -233,14 +250,15 @@ final class BlockDecoder {
             throw bad("required stream \(t) is missing")
         }
         // Counts → offsets, checked against the entry count.
-        resize(&out.offsets, positions + 1)
+        resize(&out.offsets, pBase + positions + 1)
         let total = out.offsets.withUnsafeMutableBufferPointer { o -> Int in
             var s = 0
-            o[0] = 0
-            for j in 0..<positions { s += Int(counts[j]); o[j + 1] = s }
+            o[pBase] = eBase
+            for j in 0..<positions { s += Int(counts[j]); o[pBase + j + 1] = eBase + s }
             return s
         }
         guard total == entries else { throw bad("counts sum to \(total), the block holds \(entries) entries") }
+        return seen.contains(StreamType.targetLogprobs.rawValue)
     }
 
     @inline(__always) private func resize<T: FixedWidthInteger>(_ a: inout [T], _ n: Int) {

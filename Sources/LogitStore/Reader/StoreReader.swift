@@ -21,6 +21,8 @@ public final class StoreReader {
     private var cacheStamp: [Int] = []
     private var clock = 0
     private let decoder = BlockDecoder()
+    /// Lends its arrays to a record while a whole block is decoded straight into it (see `read`).
+    private let direct = DecodedBlock()
 
     public var sequenceCount: Int { shardSequenceStart.last! }
     public var positionCount: Int { shardPositionStart.last! }
@@ -125,8 +127,16 @@ public final class StoreReader {
             let s = shardIndex(forPosition: p)
             let local = p - shardPositionStart[s]
             let b = shards[s].blockIndex(forPosition: local)
-            let blk = try decoded(shard: s, block: b)
             let first = Int(shards[s].blocks[b].firstPosition)
+            let blockPositions = Int(shards[s].blocks[b].positionCount)
+            if local == first && blockPositions <= range.upperBound - p && !isCached(shard: s, block: b) {
+                // The whole block is wanted and not cached: decode it straight onto the end of the record
+                // (no copy; the block is not cached, as a read that wants all of it will not ask for it again soon).
+                try decodeAppending(shard: s, block: b, to: &record)
+                p += blockPositions
+                continue
+            }
+            let blk = try decoded(shard: s, block: b)
             let a = local - first
             let e = Swift.min(blk.positionCount, a + (range.upperBound - p))
             append(blk, a, e, to: &record)
@@ -145,6 +155,23 @@ public final class StoreReader {
         if r.targetLogprobs != nil {
             r.targetLogprobs!.append(contentsOf: blk.targets![a..<e])
         }
+    }
+
+    private func isCached(shard s: Int, block b: Int) -> Bool {
+        cache.contains { $0.shard == s && $0.block == b }
+    }
+
+    /// Decodes block b of shard s onto the end of `record` (its arrays are lent to `direct` meanwhile).
+    private func decodeAppending(shard s: Int, block b: Int, to record: inout SequenceRecord) throws {
+        swap(&direct.tokens, &record.tokens); swap(&direct.offsets, &record.offsets)
+        swap(&direct.ids, &record.ids); swap(&direct.probs, &record.probs)
+        direct.targets = record.targetLogprobs; record.targetLogprobs = nil
+        defer {
+            swap(&direct.tokens, &record.tokens); swap(&direct.offsets, &record.offsets)
+            swap(&direct.ids, &record.ids); swap(&direct.probs, &record.probs)
+            record.targetLogprobs = direct.targets; direct.targets = nil
+        }
+        try decode(shard: s, block: b, into: direct, appending: true)
     }
 
     /// The decoded block (from the cache when present).
@@ -168,7 +195,7 @@ public final class StoreReader {
         return target
     }
 
-    func decode(shard s: Int, block b: Int, into target: DecodedBlock, forceVerify: Bool = false) throws {
+    func decode(shard s: Int, block b: Int, into target: DecodedBlock, forceVerify: Bool = false, appending: Bool = false) throws {
         let sh = shards[s]
         let e = sh.blocks[b]
         let bytes = sh.blockBytes(b)
@@ -176,11 +203,13 @@ public final class StoreReader {
             throw StoreError.checksumMismatch(file: sh.name, block: b, what: "block data")
         }
         let vocab = vocabSize, verify = verifyChecksums || forceVerify
-        try decoder.decode(bytes, file: sh.name, block: b, positions: Int(e.positionCount), entries: Int(e.entryCount),
-                           vocabSize: vocab, idTable: { try sh.idTable(vocabSize: vocab, verify: verify) }, into: target)
-        if hasTargetLogprobs && target.targets == nil {
+        let hadTargets = try decoder.decode(bytes, file: sh.name, block: b, positions: Int(e.positionCount), entries: Int(e.entryCount),
+                                            vocabSize: vocab, idTable: { try sh.idTable(vocabSize: vocab, verify: verify) },
+                                            into: target, appending: appending)
+        if hasTargetLogprobs && !hadTargets {
             throw StoreError.corrupt(file: sh.name, block: b, detail: "target-log-prob stream missing (the manifest says the store has it)")
         }
+        if appending { return }
         if !hasTargetLogprobs { target.targets = nil }
     }
 }
