@@ -22,4 +22,16 @@ extension FastMath {
         let bits = unsafeBitCast(t, to: SIMD16<UInt32>.self)
         return p * unsafeBitCast((bits &+ SIMD16<UInt32>(repeating: 127)) &<< SIMD16<UInt32>(repeating: 23), to: Vector.self)
     }
+
+    /// The largest of 16 lanes, by halving with vector selects (`SIMD.max()` compiles to a branchy scalar loop).
+    @inlinable @inline(__always)
+    public static func horizontalMax(_ v: Vector) -> Float {
+        var a = v.lowHalf, b = v.highHalf
+        a.replace(with: b, where: b .> a)
+        var c = a.lowHalf, d = a.highHalf
+        c.replace(with: d, where: d .> c)
+        var e = c.lowHalf, f = c.highHalf
+        e.replace(with: f, where: f .> e)
+        return e[0] > e[1] ? e[0] : e[1]
+    }
 }

@@ -81,13 +81,7 @@ public enum CausalSelfAttention {
             mv.replace(with: v, where: v .> mv)
             i += 16
         }
-        var a = mv.lowHalf, b = mv.highHalf
-        a.replace(with: b, where: b .> a)
-        var c = a.lowHalf, d = a.highHalf
-        c.replace(with: d, where: d .> c)
-        var e = c.lowHalf, f = c.highHalf
-        e.replace(with: f, where: f .> e)
-        let mvec = V(repeating: Swift.max(e[0], e[1]))
+        let mvec = V(repeating: FastMath.horizontalMax(mv))
         var acc = V(repeating: 0)
         i = 0
         while i < full {

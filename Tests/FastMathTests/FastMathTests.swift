@@ -33,6 +33,18 @@ final class FastMathTests: XCTestCase {
         }
     }
 
+    func testHorizontalMaxIsTheLargestLane() {
+        var state: UInt32 = 12345
+        for trial in 0..<200 {
+            let v = SIMD16<Float>((0..<16).map { _ in
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return Float(state >> 22) - 512
+            })
+            let w = trial == 0 ? SIMD16<Float>(repeating: -.infinity) : v
+            XCTAssertEqual(FastMath.horizontalMax(w), (0..<16).map { w[$0] }.max()!, "trial \(trial)")
+        }
+    }
+
     func testExpEdges() {
         XCTAssertEqual(FastMath.exp(-200), 0)
         XCTAssertEqual(FastMath.exp(200), .infinity)

@@ -249,21 +249,7 @@ final class TruncationTests: XCTestCase {
     }
 }
 
-final class ExpKernelTests: XCTestCase {
-    func testExpKernelAccuracy() {
-        var worst = 0.0
-        var x: Float = 0
-        while x > -87 {
-            let got = Double(expNonPositive(SIMD16<Float>(repeating: x))[0])
-            let want = Foundation.exp(Double(x))
-            worst = max(worst, abs(got - want) / want)
-            x -= 0.0037
-        }
-        XCTAssertLessThan(worst, 1e-5)
-        XCTAssertEqual(Double(expNonPositive(SIMD16<Float>(repeating: 0))[0]), 1, accuracy: 1e-6)
-        XCTAssertLessThan(expNonPositive(SIMD16<Float>(repeating: -1000))[0], 1e-37)
-    }
-
+final class OrderKeyTests: XCTestCase {
     func testOrderKeySortsByValueThenId() {
         let vals: [(Float, UInt32)] = [(-1, 3), (2, 9), (2, 1), (-0.5, 0), (0, 5), (-3e38, 2), (3e38, 7)]
         let sorted = vals.sorted { Truncator.key($0.0, $0.1) > Truncator.key($1.0, $1.1) }.map(\.1)
@@ -294,11 +280,6 @@ final class SelectionTests: XCTestCase {
             let t: Float = trial == 0 ? 9 : trial == 1 ? -1 : Float(rng3.next(below: 4))
             let want = (0..<16).reduce(UInt64(0)) { $0 | (v[$1] >= t ? 1 << UInt64($1) : 0) }
             XCTAssertEqual(Truncator.laneMask(v .>= SIMD16<Float>(repeating: t)), want, "trial \(trial)")
-        }
-        var rng2 = SplitMix64(seed: 5)
-        for _ in 0..<100 {
-            let v = SIMD16<Float>((0..<16).map { _ in Float(rng2.next(below: 1000)) - 500 })
-            XCTAssertEqual(horizontalMax(v), (0..<16).map { v[$0] }.max()!)
         }
     }
 }

@@ -185,7 +185,7 @@ public final class Truncator {
                     low.replace(with: v, where: v .< low)
                     i += 16
                 }
-                var bm = horizontalMax(mv)
+                var bm = FastMath.horizontalMax(mv)
                 while i < end { bm = Swift.max(bm, base[i]); low[0] = Swift.min(low[0], base[i]); i += 1 }
                 blockMax[b] = bm; b += 1
                 spanMax = Swift.max(spanMax, bm)
@@ -193,7 +193,7 @@ public final class Truncator {
             }
             if spanMax > m {
                 if m > -.infinity {
-                    let r = expNonPositive(FastMath.Vector(repeating: m - spanMax))[0]
+                    let r = FastMath.expNonPositive(FastMath.Vector(repeating: m - spanMax))[0]
                     acc *= r; tail *= r
                 }
                 m = spanMax
@@ -204,14 +204,14 @@ public final class Truncator {
                 // One cache line per step: bring the next span into L2 while this one's exponentials run.
                 // (A prefetch past the row's end is a harmless hint; it never faults.)
                 logitstore_prefetch_l2(base + i + span)
-                acc += expNonPositive(UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self) - sv)
+                acc += FastMath.expNonPositive(UnsafeRawPointer(base + i).loadUnaligned(as: FastMath.Vector.self) - sv)
                 i += 16
             }
-            while i < spanEnd { tail += expNonPositive(FastMath.Vector(repeating: base[i] - m))[0]; i += 1 }
+            while i < spanEnd { tail += FastMath.expNonPositive(FastMath.Vector(repeating: base[i] - m))[0]; i += 1 }
             start = spanEnd
         }
         let z = acc.sum() + tail
-        return (m, z, z.isFinite && -horizontalMax(-low) > -.infinity)
+        return (m, z, z.isFinite && -FastMath.horizontalMax(-low) > -.infinity)
     }
 
     /// Width of the blocks whose maxima bound the top-k (a multiple of 16).
@@ -353,7 +353,7 @@ public final class Truncator {
             v.replace(with: .infinity, where: v .< lov)
             low.replace(with: v, where: v .< low)
         }
-        return -horizontalMax(-low)
+        return -FastMath.horizontalMax(-low)
     }
 
     /// Bit l of the result is set when lane l of the mask is. The lanes (−1 or 0) narrow to bytes with vector packs;
