@@ -63,9 +63,10 @@ final class RoundTripTests: XCTestCase {
             }
             try w.finish()
             var rng = SplitMix64(seed: 7)
-            for capacity in [1, 4] {
+            for (capacity, threads) in [(1, 1), (4, 1), (1, 2), (4, 3)] {
                 let r = try StoreReader(directory: dir)
                 r.cacheCapacity = capacity
+                r.decodeThreads = threads
                 let n = r.positionCount
                 let starts = (0..<r.sequenceCount).map { r.sequenceRange($0).lowerBound }
                 var rec = SequenceRecord()
@@ -84,6 +85,24 @@ final class RoundTripTests: XCTestCase {
                         XCTAssertNil(rec.targetLogprobs)
                     }
                 }
+            }
+            // A damaged block in the middle of a read that decodes blocks on two threads: an error naming it, no data.
+            let shard = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".lgs") }.sorted()[0]
+            let r = try StoreReader(directory: dir)
+            r.decodeThreads = 2
+            let blocks = r.shards[0].blocks
+            XCTAssertGreaterThan(blocks.count, 3)
+            let victim = blocks[2]
+            let fh = try FileHandle(forUpdating: URL(fileURLWithPath: dir + "/" + shard))
+            try fh.seek(toOffset: UInt64(victim.offset) + UInt64(victim.storedBytes / 2))
+            let byte = try fh.read(upToCount: 1)![0]
+            try fh.seek(toOffset: UInt64(victim.offset) + UInt64(victim.storedBytes / 2))
+            try fh.write(contentsOf: Data([byte ^ 0x40]))
+            try fh.close()
+            let damaged = try StoreReader(directory: dir)
+            damaged.decodeThreads = 2
+            XCTAssertThrowsError(try damaged.positions(0..<Int(blocks[4].firstPosition))) {
+                XCTAssertTrue("\($0)".contains("block 2"), "\($0)")
             }
         }
     }

@@ -23,6 +23,12 @@ public final class StoreReader {
     private let decoder = BlockDecoder()
     /// Lends its arrays to a record while a whole block is decoded straight into it (see `read`).
     private let direct = DecodedBlock()
+    /// Threads that decode the whole blocks of one `read` at once when it spans two or more of them (default: 2, or
+    /// 1 when the process may run on one core only, e.g. under `taskset -c 0`; 1 turns it off). The reader itself
+    /// stays single-caller: the threads live inside one call.
+    public var decodeThreads = Swift.min(2, UsableCores.count)
+    private var extraDecoders: [BlockDecoder] = []
+    private var parallelBlocks: [DecodedBlock] = []
 
     public var sequenceCount: Int { shardSequenceStart.last! }
     public var positionCount: Int { shardPositionStart.last! }
@@ -124,6 +130,13 @@ public final class StoreReader {
         } else { record.targetLogprobs = nil }
         var p = range.lowerBound
         while p < range.upperBound {
+            if decodeThreads > 1 {
+                let run = wholeUncachedBlocks(from: p, to: range.upperBound)
+                if run.count >= 2 {
+                    p += try decodeInParallel(run, appendingTo: &record)
+                    continue
+                }
+            }
             let s = shardIndex(forPosition: p)
             let local = p - shardPositionStart[s]
             let b = shards[s].blockIndex(forPosition: local)
@@ -142,6 +155,51 @@ public final class StoreReader {
             append(blk, a, e, to: &record)
             p += e - a
         }
+    }
+
+    /// The blocks that start at global position p and lie wholly before `end`, none of them cached, in order
+    /// (possibly across shards).
+    private func wholeUncachedBlocks(from p0: Int, to end: Int) -> [(shard: Int, block: Int)] {
+        var run: [(shard: Int, block: Int)] = []
+        var p = p0
+        while p < end {
+            let s = shardIndex(forPosition: p)
+            let local = p - shardPositionStart[s]
+            let b = shards[s].blockIndex(forPosition: local)
+            let n = Int(shards[s].blocks[b].positionCount)
+            guard local == Int(shards[s].blocks[b].firstPosition), n <= end - p, !isCached(shard: s, block: b) else { break }
+            run.append((s, b))
+            p += n
+        }
+        return run
+    }
+
+    /// Decodes `run` on up to `decodeThreads` threads (each with its own decoder and buffers), then appends the
+    /// blocks to `record` in order. Returns the positions appended. The first failing block's error is thrown.
+    private func decodeInParallel(_ run: [(shard: Int, block: Int)], appendingTo record: inout SequenceRecord) throws -> Int {
+        let n = run.count, threads = Swift.min(decodeThreads, n)
+        while parallelBlocks.count < n { parallelBlocks.append(DecodedBlock()) }
+        while extraDecoders.count < threads - 1 { extraDecoders.append(BlockDecoder()) }
+        // Shared lazily-built state (each shard's id table) is built here, before the threads start.
+        for s in Set(run.map(\.shard)) { _ = try shards[s].idTable(vocabSize: vocabSize, verify: verifyChecksums) }
+        var errors = [Error?](repeating: nil, count: n)
+        let blocks = parallelBlocks, decoders = [decoder] + extraDecoders
+        errors.withUnsafeMutableBufferPointer { errs in
+            DispatchQueue.concurrentPerform(iterations: threads) { t in
+                var i = t
+                while i < n {
+                    do { try decode(shard: run[i].shard, block: run[i].block, into: blocks[i], using: decoders[t]) } catch { errs[i] = error }
+                    i += threads
+                }
+            }
+        }
+        if let e = errors.lazy.compactMap({ $0 }).first { throw e }
+        var positions = 0
+        for i in 0..<n {
+            append(blocks[i], 0, blocks[i].positionCount, to: &record)
+            positions += blocks[i].positionCount
+        }
+        return positions
     }
 
     @inline(__always)
@@ -195,7 +253,9 @@ public final class StoreReader {
         return target
     }
 
-    func decode(shard s: Int, block b: Int, into target: DecodedBlock, forceVerify: Bool = false, appending: Bool = false) throws {
+    func decode(shard s: Int, block b: Int, into target: DecodedBlock, forceVerify: Bool = false, appending: Bool = false,
+                using blockDecoder: BlockDecoder? = nil) throws {
+        let decoder = blockDecoder ?? self.decoder
         let sh = shards[s]
         let e = sh.blocks[b]
         let bytes = sh.blockBytes(b)
