@@ -42,7 +42,7 @@ final class Activations {
         qkv = FloatBuffer(count: stored * rows * qkvDim)
         att = FloatBuffer(count: stored * rows * c.qDim)
         let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                                              blockRows: training ? CausalSelfAttention.trainingBlockRows : CausalSelfAttention.inferenceBlockRows)
+                                              blockRows: CausalSelfAttention.blockRows(training: training))
         probs = FloatBuffer(count: training ? c.layers * shape.probsCount : shape.blockProbsCount)
         attentionScratch = FloatBuffer(count: shape.forwardScratchCount)
         gu = FloatBuffer(count: stored * rows * 2 * c.ffnDim)

@@ -17,6 +17,9 @@ public enum CausalSelfAttention {
     /// Query rows per block for inference (measured faster for SmolLM2-135M's shape, head dim 64, at 512 tokens).
     public static let inferenceBlockRows = 32
 
+    /// The block size for a forward pass that keeps its probabilities for backward (`training`) or not.
+    public static func blockRows(training: Bool) -> Int { training ? trainingBlockRows : inferenceBlockRows }
+
     public struct Shape {
         public var batch, seqLen, heads, kvHeads, headDim: Int
         /// Query rows per block; forward and the backward that uses its probabilities must agree.

@@ -137,7 +137,7 @@ public final class LlamaModel {
         for i in 0..<rows { a.tokens[i] = tokens[i] }
         Embedding.forward(out: a.residual.pointer, tokens: tokens.baseAddress!, table: P + embeddingOffset, rows: rows, dim: dim)
         let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                                              blockRows: training ? CausalSelfAttention.trainingBlockRows : CausalSelfAttention.inferenceBlockRows)
+                                              blockRows: CausalSelfAttention.blockRows(training: training))
 
         for l in 0..<c.layers {
             let w = layerOffsets[l]

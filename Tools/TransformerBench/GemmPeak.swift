@@ -14,12 +14,8 @@ func gemmPeak(rows: Int, reps: Int) {
         ("qkv 576->960", rows, 576, 960),
         ("lm head 576->49152", rows, 576, 49152),
     ]
-    let huge = ProcessInfo.processInfo.environment["HUGE"] == "1"
     func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
-        var raw: UnsafeMutableRawPointer?
-        posix_memalign(&raw, 2 << 20, n * 4)
-        if huge { madvise(raw, n * 4, 14) }  // MADV_HUGEPAGE
-        let p = raw!.bindMemory(to: Float.self, capacity: n)
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
         for i in 0..<n { p[i] = Float((i * 7919) % 1000) / 1000 - 0.5 }
         return p
     }
@@ -43,6 +39,6 @@ func gemmPeak(rows: Int, reps: Int) {
         BLASThreads.count = defaultThreads
         print(String(format: "{\"shape\": \"%@\", \"m\": %d, \"k\": %d, \"n\": %d, \"gflops_1_thread\": %.1f, \"gflops_%d_blas_threads\": %.1f, \"gflops_%d_single_thread_products_at_once\": %.1f}",
                      name, m, k, n, flops / one / 1e9, defaultThreads, flops / pooled / 1e9, cores, Double(cores) * flops / perCore / 1e9))
-        a.forEach { free($0) }; c.forEach { free($0) }; free(w)
+        a.forEach { $0.deallocate() }; c.forEach { $0.deallocate() }; w.deallocate()
     }
 }

@@ -22,7 +22,7 @@ func profileLayers(config c: LlamaConfig, batch: Int, seqLen: Int, backward: Boo
     let wqkv = buf(qkvDim * D), qkv = buf(rows * qkvDim), att = buf(rows * c.qDim), wo = buf(D * c.qDim)
     let wgu = buf(2 * F * D), gu = buf(rows * 2 * F), h = buf(rows * F), wd = buf(D * F)
     let shape = CausalSelfAttention.Shape(batch: batch, seqLen: seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim,
-                                          blockRows: backward ? CausalSelfAttention.trainingBlockRows : CausalSelfAttention.inferenceBlockRows)
+                                          blockRows: CausalSelfAttention.blockRows(training: backward))
     let probs = buf(shape.probsCount), scratch = buf(shape.backwardScratchCount), fscratch = buf(shape.forwardScratchCount)
     let dx = buf(rows * D), dw = buf(2 * F * D), dqkv = buf(rows * qkvDim), dgu = buf(rows * 2 * F)
     let rope = RoPE(seqLen: seqLen, headDim: c.headDim, base: c.ropeBase)
