@@ -37,7 +37,7 @@ struct ShowCommand: AsyncParsableCommand {
         guard let teacher else { return nil }
         let tok = try BPETokenizer(gguf: try GGUFFile(path: teacher))
         if let stored = reader.manifest.teacher.tokenizerHash, stored != "xxh3:" + tok.identityHash {
-            throw ValidationError("the tokenizer of \(teacher) (xxh3:\(tok.identityHash)) is not the store's (\(stored))")
+            throw TeacherError.tokenizer("the tokenizer of \(teacher) (xxh3:\(tok.identityHash)) is not the store's (\(stored))")
         }
         return tok
     }
