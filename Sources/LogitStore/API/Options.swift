@@ -32,28 +32,122 @@ public enum Codec: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// The truncation applied when the distributions were generated (top-p first, then top-k, at a temperature).
+/// Which rule turned a teacher's full distribution into the kept entries of a position (manifest
+/// `truncation.policy`, Spec/FORMAT.md §1.2 and §1.3). Readers and trainers branch on this, never on guesses.
+public enum TargetPolicyKind: String, Codable, Sendable, CaseIterable {
+    /// The shortest top-p prefix, capped at k entries; probabilities are the teacher's own, not re-normalised.
+    case topPK = "top-p-k"
+    /// N draws with replacement from the teacher's softmax (Sparse Logit Sampling, RS-KD); the distinct ids are
+    /// kept with weights count/N (τs = 1) or importance-corrected weights (τs ≠ 1), which sum to 1.
+    case sample
+}
+
+/// How the weights of a sampled store were formed (manifest `truncation.weights`).
+public enum SampleWeights: String, Codable, Sendable, CaseIterable {
+    /// count/N: the draws came from the teacher's own softmax (τs = 1).
+    case counts
+    /// RS-KD's importance-corrected weights c_i·p_i/r_i, normalised to sum 1, for draws from a proposal r ∝ p^(1/τs).
+    case importance
+}
+
+/// The truncation applied when the distributions were generated: top-p first, then top-k, at a temperature
+/// (`kind == .topPK`), or N samples from the teacher's softmax (`kind == .sample`).
 public struct TruncationPolicy: Codable, Equatable, Sendable {
+    /// Which rule made the kept entries. Absent in JSON means `.topPK`.
+    public var kind: TargetPolicyKind
     /// Keep the smallest set of most probable tokens whose probability mass reaches `topP` (0 < topP ≤ 1).
+    /// Always 1 for a sampled store.
     public var topP: Double
-    /// Then keep at most `topK` of them (1 ≤ topK ≤ 65,535).
+    /// Then keep at most `topK` of them (1 ≤ topK ≤ 65,535). For a sampled store: N (the most distinct ids).
     public var topK: Int
-    /// Softmax temperature applied to the logits before truncation (1 = none).
+    /// Softmax temperature τ applied to the logits before truncation or sampling (1 = none).
     public var temperature: Double
+    /// Sampled stores: the number of draws N per position (1...65,535). nil for top-p-k.
+    public var samples: Int?
+    /// Sampled stores: the proposal temperature τs; draws come from r ∝ p^(1/τs). nil for top-p-k.
+    public var sampleTemperature: Double?
+    /// Sampled stores: the seed of the deterministic draws (0 ≤ seed < 2^53). nil for top-p-k.
+    public var seed: UInt64?
+    /// Sampled stores: `.counts` when τs = 1, `.importance` otherwise. nil for top-p-k.
+    public var weights: SampleWeights?
 
     enum CodingKeys: String, CodingKey {
-        case topP = "top_p", topK = "top_k", temperature
+        case kind = "policy", topP = "top_p", topK = "top_k", temperature, samples
+        case sampleTemperature = "sample_temperature", seed, weights
     }
 
+    /// A top-p-k policy.
     public init(topP: Double = 0.95, topK: Int = 100, temperature: Double = 1) {
-        self.topP = topP; self.topK = topK; self.temperature = temperature
+        self.kind = .topPK; self.topP = topP; self.topK = topK; self.temperature = temperature
     }
 
-    /// Throws `StoreError.invalidInput` unless 0 < p ≤ 1, 1 ≤ k ≤ 65,535 and τ > 0 is finite.
+    /// A sampled-target policy: `samples` draws per position from softmax(logits/τ) tempered by τs.
+    public static func sample(samples: Int = 64, sampleTemperature: Double = 1, seed: UInt64 = 0,
+                              temperature: Double = 1) -> TruncationPolicy {
+        var p = TruncationPolicy(topP: 1, topK: samples, temperature: temperature)
+        p.kind = .sample; p.samples = samples; p.sampleTemperature = sampleTemperature; p.seed = seed
+        p.weights = sampleTemperature == 1 ? .counts : .importance
+        return p
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kind = try c.decodeIfPresent(TargetPolicyKind.self, forKey: .kind) ?? .topPK
+        topP = try c.decode(Double.self, forKey: .topP)
+        topK = try c.decode(Int.self, forKey: .topK)
+        temperature = try c.decode(Double.self, forKey: .temperature)
+        samples = try c.decodeIfPresent(Int.self, forKey: .samples)
+        sampleTemperature = try c.decodeIfPresent(Double.self, forKey: .sampleTemperature)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed)
+        weights = try c.decodeIfPresent(SampleWeights.self, forKey: .weights)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(topP, forKey: .topP)
+        try c.encode(topK, forKey: .topK)
+        try c.encode(temperature, forKey: .temperature)
+        try c.encodeIfPresent(samples, forKey: .samples)
+        try c.encodeIfPresent(sampleTemperature, forKey: .sampleTemperature)
+        try c.encodeIfPresent(seed, forKey: .seed)
+        try c.encodeIfPresent(weights, forKey: .weights)
+    }
+
+    /// True for a sampled-target store.
+    public var isSampled: Bool { kind == .sample }
+
+    /// Throws `StoreError.invalidInput` unless the fields are in range and consistent with `kind`:
+    /// top-p-k: 0 < p ≤ 1, 1 ≤ k ≤ 65,535, τ > 0 finite, no sampling fields.
+    /// sample: p = 1, k = N, 1 ≤ N ≤ 65,535, τs > 0 finite, seed < 2^53, weights = counts exactly when τs = 1.
     public func validate() throws {
-        guard topP > 0, topP <= 1 else { throw StoreError.invalidInput("top-p must be in (0, 1], got \(topP)") }
-        guard topK >= 1, topK <= 65_535 else { throw StoreError.invalidInput("top-k must be in 1...65535, got \(topK)") }
         guard temperature > 0, temperature.isFinite else { throw StoreError.invalidInput("temperature must be finite and > 0, got \(temperature)") }
+        switch kind {
+        case .topPK:
+            guard topP > 0, topP <= 1 else { throw StoreError.invalidInput("top_p must be in (0, 1], got \(topP)") }
+            guard topK >= 1, topK <= 65_535 else { throw StoreError.invalidInput("top_k must be in 1...65535, got \(topK)") }
+            guard samples == nil, sampleTemperature == nil, seed == nil, weights == nil else {
+                throw StoreError.invalidInput("a top-p-k policy has no samples, sample_temperature, seed or weights")
+            }
+        case .sample:
+            guard let n = samples, n >= 1, n <= 65_535 else { throw StoreError.invalidInput("samples must be in 1...65535, got \(samples.map(String.init) ?? "none")") }
+            guard topP == 1, topK == n else { throw StoreError.invalidInput("a sampled policy has top_p 1 and top_k = samples (\(n)), got \(topP) and \(topK)") }
+            guard let ts = sampleTemperature, ts > 0, ts.isFinite else { throw StoreError.invalidInput("sample_temperature must be finite and > 0") }
+            guard let s = seed, s < (1 << 53) else { throw StoreError.invalidInput("seed must be in 0..<2^53") }
+            _ = s
+            guard weights == (ts == 1 ? SampleWeights.counts : .importance) else {
+                throw StoreError.invalidInput("weights must be \(ts == 1 ? "counts" : "importance") when sample_temperature is \(ts)")
+            }
+        }
+    }
+
+    /// Short human description, e.g. "top-p 0.95, top-k 100" or "sample:64 (τs 1, seed 0)".
+    public var label: String {
+        switch kind {
+        case .topPK: return "top-p \(topP), top-k \(topK)" + (temperature == 1 ? "" : ", τ \(temperature)")
+        case .sample:
+            return "sample:\(samples ?? 0) (τs \(sampleTemperature ?? 1), seed \(seed ?? 0))" + (temperature == 1 ? "" : ", τ \(temperature)")
+        }
     }
 }
 

@@ -90,7 +90,7 @@ public struct Manifest: Codable, Equatable, Sendable {
             return "tokenizer \(teacher.tokenizerHash ?? "unknown") vs \(other.teacher.tokenizerHash ?? "unknown")"
         }
         if truncation != other.truncation {
-            return "truncation top-p \(truncation.topP) top-k \(truncation.topK) τ \(truncation.temperature) vs top-p \(other.truncation.topP) top-k \(other.truncation.topK) τ \(other.truncation.temperature)"
+            return "truncation \(truncation.label) vs \(other.truncation.label)"
         }
         if targetLogprobs != other.targetLogprobs { return "one store has the target-log-prob stream and the other does not" }
         return nil
