@@ -97,7 +97,7 @@ extension StoreReader {
         for s in 0..<shardCount { blocks += shardLayout(s).blocks.count }
 
         // One sequential pass over every position.
-        var histogram = [Int](repeating: 0, count: manifest.truncation.topK + 1)
+        var histogram = [0]  // grown from the data (never sized from the manifest's top_k, which may be huge)
         var massSum = 0.0
         var logprobSum = 0.0
         var logprobCount = 0
@@ -125,7 +125,6 @@ extension StoreReader {
             start = end
             progress?(start, total)
         }
-        while histogram.count > 1, histogram.last == 0, histogram.count > manifest.truncation.topK + 1 { histogram.removeLast() }
 
         let positions = positionCount, entries = entryCount, bytes = breakdown.totalBytes
         let perPos = positions > 0 ? Double(bytes) / Double(positions) : 0
