@@ -8,8 +8,8 @@ final class BlockRuleTests: XCTestCase {
     let vocab = 100
 
     /// Writes one shard holding `blocks` (one sequence over all their positions) and a manifest listing it.
-    func craftStore(_ dir: String, blocks: [BlockContent], topK: Int = 8) throws {
-        let m = Manifest(vocabSize: vocab, paddedVocabSize: nil, truncation: TruncationPolicy(topP: 1, topK: topK),
+    func craftStore(_ dir: String, blocks: [BlockContent], topK: Int = 8, policy: TruncationPolicy? = nil) throws {
+        let m = Manifest(vocabSize: vocab, paddedVocabSize: nil, truncation: policy ?? TruncationPolicy(topP: 1, topK: topK),
                          teacher: TeacherIdentity(name: "craft"), targetLogprobs: false)
         let tmp = dir + "/.c-000000.lgs.tmp"
         let b = try ShardBuilder(tempPath: tmp, vocabSize: vocab, descriptorHash: m.descriptorHash)
@@ -86,5 +86,58 @@ final class BlockRuleTests: XCTestCase {
         for k in 0..<8 { bytes[trailer + 16 + k] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(k))) }
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         try assertReadFails(dir, "raw sizes sum to")
+    }
+
+    /// One position per row of `probs`, ids 0, 1, 2, … within each.
+    func block(probs rows: [[Float16]], ids: [[UInt32]]? = nil) -> BlockContent {
+        var c = BlockContent()
+        for (j, row) in rows.enumerated() {
+            c.tokens.append(1); c.counts.append(UInt32(row.count))
+            c.ids += ids?[j] ?? (0..<UInt32(row.count)).map { $0 }
+            c.probs += row.map(\.bitPattern)
+        }
+        return c
+    }
+
+    func assertVerifyReports(_ dir: String, _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let report = try StoreReader(directory: dir).verify()
+        XCTAssertTrue(report.problems.contains { $0.contains(fragment) }, "\(report.problems)", file: file, line: line)
+    }
+
+    func testVerifyChecksTopPKPositions() throws {
+        let cases: [([[Float16]], [[UInt32]]?, String)] = [
+            ([[0.75, 0.75]], nil, "more than 1 +"),
+            ([[0.25, 0.5]], nil, "not descending"),
+            ([[0.5, Float16(bitPattern: 0x8000)]], nil, "is −0 or NaN"),
+            ([[0.5, .nan]], nil, "outside [0, 1]"),
+            ([[0.5, 0.25]], [[7, 7]], "appears twice"),
+        ]
+        for (rows, ids, fragment) in cases {
+            let dir = makeTempDir()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try craftStore(dir, blocks: [block(probs: rows, ids: ids)])
+            try assertVerifyReports(dir, fragment)
+        }
+    }
+
+    func testVerifyChecksSampledPositions() throws {
+        let counts = TruncationPolicy.sample(samples: 4), importance = TruncationPolicy.sample(samples: 8, sampleTemperature: 2)
+        let cases: [(TruncationPolicy, [[Float16]], String?)] = [
+            (counts, [[0.75, 0.25], [1]], nil),
+            (counts, [[0.7, 0.3]], "float16(c/4)"),
+            (counts, [[0.5, 0.25]], "add up to 3/4"),
+            (.sample(samples: 3), [[Float16(2.0 / 3), Float16(1.0 / 3)]], nil),  // N not a power of two: float16(c/N)
+            (importance, [[0.6, Float16(0.3999)]], nil),
+            (importance, [[0.5, 0.25]], "not 1 within"),
+        ]
+        for (policy, rows, fragment) in cases {
+            let dir = makeTempDir()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try craftStore(dir, blocks: [block(probs: rows)], policy: policy)
+            if let fragment { try assertVerifyReports(dir, fragment) } else {
+                let report = try StoreReader(directory: dir).verify()
+                XCTAssertTrue(report.ok, "\(rows): \(report.problems)")
+            }
+        }
     }
 }

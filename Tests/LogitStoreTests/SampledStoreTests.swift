@@ -58,33 +58,23 @@ final class SampledStoreTests: XCTestCase {
         XCTAssertTrue(report.ok, "\(report.problems)")
     }
 
-    func testVerifyChecksSampledSums() throws {
-        // Counts weights that are not multiples of 1/N, or do not sum to 1: verify reports them.
-        for (probs, fragment) in [([Float16(0.7), Float16(0.3)], "multiple of 1/4"), ([Float16(0.5), Float16(0.25)], "exactly 1")] {
-            let dir: String
-            do { dir = try makeSampledStore(policy: .sample(samples: 4), rows: TruncatedRows(counts: [2], ids: [3, 5], probs: probs), tokens: [1]) }
-            catch StoreError.invalidInput { continue }  // a writer that refuses such rows outright is stricter still
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            let report = try StoreReader(directory: dir).verify()
-            XCTAssertTrue(report.problems.contains { $0.contains(fragment) }, "\(report.problems)")
+    func testWriterRefusesRowsThatBreakTheSampledRules() throws {
+        for (policy, probs) in [(TruncationPolicy.sample(samples: 4), [Float16(0.7), Float16(0.3)]),
+                                (.sample(samples: 4), [Float16(0.5), Float16(0.25)]),
+                                (.sample(samples: 8, sampleTemperature: 2), [Float16(0.5), Float16(0.25)])] {
+            XCTAssertThrowsError(try makeSampledStore(policy: policy, rows: TruncatedRows(counts: [2], ids: [3, 5], probs: probs), tokens: [1])) { e in
+                guard case StoreError.invalidInput = e else { return XCTFail("\(e)") }
+            }
         }
-        // Importance weights far from Σ = 1.
-        let dir = try makeSampledStore(policy: .sample(samples: 8, sampleTemperature: 2),
-                                       rows: TruncatedRows(counts: [2], ids: [3, 5], probs: [0.5, 0.25]), tokens: [1])
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let report = try StoreReader(directory: dir).verify()
-        XCTAssertTrue(report.problems.contains { $0.contains("not 1 within") }, "\(report.problems)")
     }
 
-    func testVerifyChecksTopPKProbabilityRules() throws {
-        // Kept probabilities summing to 1.5 at one position: accepted by this writer's row checks, reported by verify.
+    func testWriterRefusesTopPKRowsAboveOneAndRepeatedIds() throws {
         let dir = makeTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let w = try StoreWriter(directory: dir, options: WriterOptions(vocabSize: 50, policy: TruncationPolicy(topP: 1, topK: 4), recordTargetLogprobs: false))
-        do { try w.append(tokens: [1], truncated: TruncatedRows(counts: [2], ids: [3, 4], probs: [0.75, 0.75])) }
-        catch StoreError.invalidInput { return }  // stricter writer
-        try w.finish()
-        let report = try StoreReader(directory: dir).verify()
-        XCTAssertTrue(report.problems.contains { $0.contains("more than 1 +") }, "\(report.problems)")
+        XCTAssertThrowsError(try w.append(tokens: [1], truncated: TruncatedRows(counts: [2], ids: [3, 4], probs: [0.75, 0.75])))
+        XCTAssertThrowsError(try w.append(tokens: [1], truncated: TruncatedRows(counts: [2], ids: [3, 3], probs: [0.5, 0.25])))
+        XCTAssertThrowsError(try w.append(tokens: [1], truncated: TruncatedRows(counts: [1], ids: [3], probs: [Float16(bitPattern: 0x8000)])))
+        XCTAssertNoThrow(try w.append(tokens: [1], truncated: TruncatedRows(counts: [2], ids: [3, 4], probs: [0.5, 0])))
     }
 }

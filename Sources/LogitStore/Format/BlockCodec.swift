@@ -207,6 +207,9 @@ final class BlockDecoder {
             guard let filter = FilterID(rawValue: info.filter) else { throw bad("stream \(type) has unknown filter \(info.filter)") }
             guard filter != .rankShuffle || type == .ids else { throw bad("stream \(type) uses the rank filter, which only ids may use") }
             guard let codec = CodecID(rawValue: info.codec) else { throw bad("stream \(type) has unknown codec \(info.codec)") }
+            guard info.required == type.required else {
+                throw bad("stream \(type) has the required flag \(info.required ? "set" : "clear"); it must be \(type.required ? "set" : "clear")")
+            }
             let validWidth = type == .probs ? info.width == 2 : (type == .targetLogprobs ? info.width == 4 : [1, 2, 4].contains(info.width))
             guard validWidth else { throw bad("stream \(type) has invalid width \(info.width)") }
             guard info.rawBytes == n * info.width else { throw bad("stream \(type) raw size \(info.rawBytes) is not \(n) × \(info.width)") }

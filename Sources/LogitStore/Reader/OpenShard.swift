@@ -65,8 +65,8 @@ final class OpenShard {
         if tl == 0 {
             guard to == 0, tsum == 0 else { throw bad("id table offset/checksum set without a table") }
         } else {
-            guard to >= UInt64(ShardLayout.headerSize), tl >= UInt64(ShardLayout.idTableHeaderSize), to <= io, tl <= io - to else {
-                throw bad("id table [\(to), +\(tl)) does not fit before the index")
+            guard to >= UInt64(ShardLayout.headerSize), tl >= UInt64(ShardLayout.idTableHeaderSize), to <= io, tl == io - to else {
+                throw bad("id table [\(to), +\(tl)) does not end at the index offset \(io)")
             }
         }
         idTableRange = Int(to)..<Int(to + tl)
@@ -82,8 +82,8 @@ final class OpenShard {
                   e.storedBytes >= UInt32(ShardLayout.blockHeaderSize) else {
                 throw badBlock("block bytes [\(e.offset), +\(e.storedBytes)) do not follow the previous block (which ends at \(end)) inside the data area ending at \(limit)")
             }
-            guard e.firstPosition == pos, e.firstEntry == ent, e.positionCount > 0 else {
-                throw badBlock("block positions/entries are not contiguous (first position \(e.firstPosition), expected \(pos))")
+            guard e.firstPosition == pos, e.firstEntry == ent, e.positionCount > 0, e.entryCount >= e.positionCount else {
+                throw badBlock("block positions/entries are not contiguous or empty (first position \(e.firstPosition), expected \(pos); \(e.positionCount) positions, \(e.entryCount) entries)")
             }
             pos += UInt64(e.positionCount); ent += UInt64(e.entryCount); end = e.offset + UInt64(e.storedBytes)
             blocks.append(e)
@@ -122,7 +122,7 @@ final class OpenShard {
         guard let codec = CodecID(rawValue: codecRaw), let filter = FilterID(rawValue: filterRaw), filter == .shuffle || filter == .none else {
             throw bad("unknown codec \(codecRaw) or filter \(filterRaw)")
         }
-        guard [1, 2, 4].contains(width), n <= vocabSize, raw == n * width, stored == bytes.count - ShardLayout.idTableHeaderSize else {
+        guard [1, 2, 4].contains(width), n >= 1, n <= vocabSize, n <= entries, raw == n * width, stored == bytes.count - ShardLayout.idTableHeaderSize else {
             throw bad("inconsistent sizes (count \(n), width \(width), raw \(raw), stored \(stored))")
         }
         var rawBytes = [UInt8](repeating: 0, count: raw)

@@ -74,7 +74,7 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
         guard maxCount >= 0 else { return [] }
         var out: [(ClosedRange<Int>, Int)] = []
         if entryHistogram.first.map({ $0 > 0 }) ?? false { out.append((0...0, entryHistogram[0])) }
-        let top = maxCount
+        let top = Swift.max(maxCount, topK)  // the display spans 1...top_k; the histogram itself holds only the data's range
         guard top >= 1 else { return out }
         let width = max(1, (top + bins - 1) / bins)
         var lo = 1

@@ -34,6 +34,8 @@ public final class StoreWriter {
     private var closed = false
     private var writerLockFD: Int32 = -1
     private var nextTokens: [UInt32?] = []
+    /// Spec §5.1 checks for pre-truncated rows.
+    private var rowRules: PositionRules
     /// The store descriptor hash of the store's manifest, written into every shard header.
     private let descriptorHash: UInt64
 
@@ -72,6 +74,7 @@ public final class StoreWriter {
             throw error
         }
         descriptorHash = existing.descriptorHash
+        rowRules = PositionRules(options.policy)
         let own = existing.shards.filter { $0.writerID == options.writerID }
         committedSequenceCount = own.reduce(0) { $0 + $1.sequences }
         nextSerial = (own.compactMap { StoreWriter.serial(of: $0.file, writerID: options.writerID) }.max() ?? -1) + 1
@@ -193,13 +196,11 @@ public final class StoreWriter {
         }
         var e = 0
         for (j, c) in rows.counts.enumerated() {
-            var prev = Float16.infinity
-            for i in e..<(e + Int(c)) {
-                let id = rows.ids[i], p = rows.probs[i]
-                if Int(id) >= v { throw StoreError.invalidInput("id \(id) at position \(j) is not below the vocabulary size \(v)") }
-                if !(p >= 0 && p <= 1) { throw StoreError.invalidInput("probability \(p) at position \(j) is outside [0, 1]") }
-                if p > prev { throw StoreError.invalidInput("probabilities at position \(j) are not descending (\(prev) then \(p))") }
-                prev = p
+            for id in rows.ids[e..<(e + Int(c))] where Int(id) >= v {
+                throw StoreError.invalidInput("id \(id) at position \(j) is not below the vocabulary size \(v)")
+            }
+            if let why = rowRules.violation(ids: rows.ids[e..<(e + Int(c))], probs: rows.probs[e..<(e + Int(c))]) {
+                throw StoreError.invalidInput("position \(j): \(why)")
             }
             e += Int(c)
         }
