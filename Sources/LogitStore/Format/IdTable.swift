@@ -34,3 +34,35 @@ struct IdTable {
         return r
     }
 }
+
+/// π of a shard's id table for readers, without materialising all V entries (V comes from an untrusted manifest):
+/// ranks below n map through the listed ids; rank r ≥ n is the (r − n)-th unlisted id in ascending order, found by
+/// binary search over the sorted listed ids. Memory is proportional to n, which is at most the shard's entries.
+struct RankMap: Sendable {
+    /// π(r) for r < n.
+    let listed: [UInt32]
+    /// The listed ids in ascending order.
+    let sortedListed: [UInt32]
+    let vocabSize: Int
+
+    /// `listed` must be distinct and below `vocabSize` (the caller validates it).
+    init(listed: [UInt32], vocabSize: Int) {
+        self.listed = listed; self.vocabSize = vocabSize
+        sortedListed = listed.sorted()
+    }
+
+    /// π(rank), or nil when rank ≥ V.
+    @inline(__always)
+    func id(ofRank r: UInt32) -> UInt32? {
+        if Int(r) < listed.count { return listed[Int(r)] }
+        guard Int(r) < vocabSize else { return nil }
+        // The k-th unlisted id x has j listed ids below it, x = k + j, and S[t] < x exactly when S[t] − t ≤ k.
+        let k = UInt64(r) - UInt64(listed.count)
+        var lo = 0, hi = sortedListed.count
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if UInt64(sortedListed[mid]) - UInt64(mid) <= k { lo = mid + 1 } else { hi = mid }
+        }
+        return UInt32(k + UInt64(lo))
+    }
+}

@@ -102,6 +102,9 @@ public final class StoreWriter {
                 if let a = m.teacher.weightsHash, let b = options.teacher.weightsHash, a != b {
                     throw StoreError.incompatible("cannot write to \(directory): teacher weights \(a) vs \(b)")
                 }
+                if let line = StoreDescriptor.firstDifference(m, mine) {
+                    throw StoreError.incompatible("cannot write to \(elided(directory)): the store's \(line) differs from this writer's (Spec §3.3 store descriptor)")
+                }
                 return m
             }
             try mine.save(directory: directory)
