@@ -16,6 +16,9 @@ public enum ShardLayout {
     public static let streamDescriptorSize = StreamDescriptor.size
     /// Stream descriptor flag bit 0: a reader that does not know the stream type must reject the block.
     public static let requiredFlag: UInt8 = 1
+    /// The largest raw size of a block (Σ of its streams' raw sizes) and of an id table: 2^27 bytes (Spec §4.3.1).
+    /// Readers refuse larger ones before allocating, so a hostile index cannot make them allocate more.
+    public static let maximumRawBytes = 1 << 27
     /// Shard file name extension.
     public static let fileExtension = "lgs"
 }

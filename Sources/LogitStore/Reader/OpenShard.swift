@@ -84,6 +84,9 @@ final class OpenShard {
                   e.storedBytes >= UInt32(BlockHeader.size) else {
                 throw badBlock("block bytes [\(e.offset), +\(e.storedBytes)) do not follow the previous block (which ends at \(end)) inside the data area ending at \(limit)")
             }
+            guard Int(e.rawBytes) <= ShardLayout.maximumRawBytes else {
+                throw badBlock("raw size \(e.rawBytes) is above the limit of \(ShardLayout.maximumRawBytes) bytes")
+            }
             guard e.firstPosition == pos, e.firstEntry == ent, e.positionCount > 0, e.entryCount >= e.positionCount else {
                 throw badBlock("block positions/entries are not contiguous or empty (first position \(e.firstPosition), expected \(pos); \(e.positionCount) positions, \(e.entryCount) entries)")
             }
@@ -122,7 +125,8 @@ final class OpenShard {
         guard let codec = CodecID(rawValue: h.codec), let filter = FilterID(rawValue: h.filter), filter == .shuffle || filter == .none else {
             throw bad("unknown codec \(h.codec) or filter \(h.filter)")
         }
-        guard [1, 2, 4].contains(width), n >= 1, n <= vocabSize, n <= entries, raw == n * width, stored == bytes.count - IdTableHeader.size else {
+        guard [1, 2, 4].contains(width), n >= 1, n <= vocabSize, n <= entries, raw == n * width, raw <= ShardLayout.maximumRawBytes,
+              stored == bytes.count - IdTableHeader.size else {
             throw bad("inconsistent sizes (count \(n), width \(width), raw \(raw), stored \(stored))")
         }
         var rawBytes = [UInt8](repeating: 0, count: raw)

@@ -75,7 +75,7 @@ final class ShardBuilder {
     private func writeBlock(_ c: BlockContent, encoder: BlockEncoder, codec: Codec, plan: EncodingPlan) throws {
         buffer.removeAll(keepingCapacity: true)
         let raw = try encoder.encode(c, codec: codec, plan: plan, rankOfId: rankOfId, into: &buffer)
-        guard buffer.count <= Int(UInt32.max), raw <= Int(UInt32.max) else {
+        guard buffer.count <= Int(UInt32.max), raw <= ShardLayout.maximumRawBytes else {
             throw StoreError.invalidInput("block too large (\(buffer.count) bytes); lower blockTargetBytes")
         }
         let sum = buffer.withUnsafeBytes { Checksum.xxh3($0) }
