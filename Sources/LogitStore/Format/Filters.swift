@@ -1,4 +1,4 @@
-/// Reversible filters applied to a stream before its codec (Spec/FORMAT.md §"Filters").
+/// Reversible filters applied to a stream before its codec (Spec/FORMAT.md §4.4.1).
 ///
 /// A stream is a sequence of unsigned integers of a logical width (u32 for tokens, counts, ids and
 /// target log-prob bits; u16 for float16 probability bits). It is stored at a physical width W ∈ {1, 2, 4}
@@ -10,7 +10,7 @@ public enum FilterID: UInt8, Sendable, CaseIterable {
     case shuffle = 1
     /// d_i = v_{i-1} − v_i modulo 2^(8W) with v_{-1} = 0 (small for descending runs), then byte-shuffle.
     case deltaShuffle = 2
-    /// Ids only: the id's rank under the shard's id table (π⁻¹(id), §4.7), then byte-shuffle.
+    /// Ids only: the id's rank under the shard's id table (π⁻¹(id), §4.6), then byte-shuffle.
     case rankShuffle = 3
 }
 

@@ -1,4 +1,4 @@
-/// A shard's id table (Spec/FORMAT.md §4.7): the ids of the shard's first block ordered by frequency, which
+/// A shard's id table (Spec/FORMAT.md §4.6): the ids of the shard's first block ordered by frequency, which
 /// defines a permutation π of 0..<V. The `rank+shuffle` filter stores π⁻¹(id) instead of id, so frequent ids get
 /// small numbers whose high bytes are mostly zero — about 0.3 B per entry less than plain ids on real teacher data.
 struct IdTable {

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The store's manifest, `manifest.json` (Spec/FORMAT.md §"Manifest"). Written last and atomically.
+/// The store's manifest, `manifest.json` (Spec/FORMAT.md §3). Written last and atomically.
 public struct Manifest: Codable, Equatable, Sendable {
     /// Always "logitstore".
     public var format: String = "logitstore"

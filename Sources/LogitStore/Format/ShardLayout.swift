@@ -23,7 +23,7 @@ public enum ShardLayout {
     public static let fileExtension = "lgs"
 }
 
-/// Stream type ids (Spec/FORMAT.md §"Stream types").
+/// Stream type ids (Spec/FORMAT.md §4.5, registry §11).
 public enum StreamType: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     /// Input token id per position (u32).
     case tokens = 1
