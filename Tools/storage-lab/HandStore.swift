@@ -28,6 +28,8 @@ struct HandStore {
     var gapAfterBlock = 0
     /// Zstandard payload variant for the tokens stream (hand-written frames with one raw block, RFC 8878).
     var tokensZstd: ZstdVariant? = nil
+    /// Overrides per stream type: codec id, filter id, width, required flag (applied to the descriptor only).
+    var descriptorOverrides: [UInt16: (codec: UInt8?, filter: UInt8?, width: UInt8?, required: Bool?)] = [:]
     /// Replaces the counts stream's values (entries keep their order).
     var countsOverride: [UInt32]? = nil
 
@@ -78,8 +80,9 @@ struct HandStore {
         let entries = positions.reduce(0) { $0 + $1.ids.count }
         var out = BlockHeader(streamCount: UInt16(streams.count), positionCount: UInt32(positions.count), entryCount: UInt32(entries)).bytes
         for s in streams {
-            StreamDescriptor(type: s.type, required: s.required, codec: s.codec, filter: 0, width: s.width,
-                             storedBytes: UInt32(s.payload.count), rawBytes: UInt32(s.raw.count)).serialize(into: &out)
+            let o = descriptorOverrides[s.type]
+            StreamDescriptor(type: s.type, required: o?.required ?? s.required, codec: o?.codec ?? s.codec, filter: o?.filter ?? 0,
+                             width: o?.width ?? s.width, storedBytes: UInt32(s.payload.count), rawBytes: UInt32(s.raw.count)).serialize(into: &out)
         }
         for s in streams { out += s.payload }
         return (out, streams.reduce(0) { $0 + $1.raw.count })

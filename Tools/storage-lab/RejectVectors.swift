@@ -100,6 +100,12 @@ enum RejectVectors {
             var honest = s; honest.targets = [0, 0, 0, 0]
             s.descriptorHashOverride = honest.manifest.descriptorHash
         }, edit: replacing("\"target_logprobs\": false", "\"target_logprobs\": true"))
+        add("block-unknown-codec", "§4.4.2 unknown codec in a known stream", "read", "unknown codec", store: { $0.descriptorOverrides[1] = (7, nil, nil, nil) })
+        add("block-unknown-filter", "§4.4.1 unknown filter in a known stream", "read", "unknown filter", store: { $0.descriptorOverrides[2] = (nil, 9, nil, nil) })
+        add("block-rank-filter-on-tokens", "§4.4.1 filter 3 only on ids", "read", "rank filter", store: { $0.descriptorOverrides[1] = (nil, 3, nil, nil) })
+        add("block-rank-filter-without-id-table", "§4.4.1 filter 3 needs an id table", "read", "no id table", store: { $0.descriptorOverrides[3] = (nil, 3, nil, nil) })
+        add("block-width-not-allowed", "§4.5 widths allowed (probs: 2)", "read", "invalid width", store: { $0.descriptorOverrides[4] = (nil, nil, 1, nil) })
+        add("block-required-flag-clear", "§4.5 streams 1–4 have the required flag set", "read", "required flag clear", store: { $0.descriptorOverrides[3] = (nil, nil, nil, false) })
         add("block-id-out-of-vocabulary", "§4.5 ids < V", "read", "not below the vocabulary", store: { $0.positions[2].ids = [2, 4, 10] })
         add("block-token-out-of-vocabulary", "§4.5 tokens < V", "read", "not below the vocabulary", store: { $0.positions[1].token = 10 })
         add("zstd-no-content-size", "§4.4.2 Frame_Content_Size present", "read", "content size", store: { $0.tokensZstd = .noContentSize })

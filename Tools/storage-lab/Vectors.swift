@@ -86,8 +86,12 @@ enum Vectors {
         try z.write(to: outDir + "/handmade-zstd")
         try describe(store: outDir + "/handmade-zstd", name: "handmade-zstd", description: "as handmade, but the tokens stream is one hand-written Zstandard frame with a single raw block and Frame_Content_Size",
                      codec: "zstd (tokens only)", outDir: outDir, logits: nil)
+        var u = HandStore(); u.unknownStream = (200, false)
+        try u.write(to: outDir + "/handmade-unknown-stream")
+        try describe(store: outDir + "/handmade-unknown-stream", name: "handmade-unknown-stream", description: "as handmade, plus an optional stream of unassigned type 200 (required flag clear, 3 raw bytes): readers MUST skip it and return the same data as handmade",
+                     codec: "none", outDir: outDir, logits: nil)
         try RejectVectors.generate(outDir: outDir)
-        print("wrote \(specs.count + 2) vectors to \(outDir)")
+        print("wrote \(specs.count + 3) vectors to \(outDir)")
     }
 
     /// The manifest's `truncation` object as JSON values.
