@@ -42,12 +42,14 @@ final class RejectVectorTests: XCTestCase {
     }
 
     func testTheUnbrokenOriginalsAreAccepted() throws {
-        for name in ["handmade", "handmade-zstd", "handmade-unknown-stream"] {
+        for name in ["handmade", "handmade-zstd", "handmade-unknown-stream", "handmade-id-table"] {
             XCTAssertNil(firstFailure(SpecVectorTests.vectorsDir + "/" + name).map { "\($0)" }, name)
         }
         // Unknown optional streams are skipped: the same content as the plain store.
         let plain = try StoreReader(directory: SpecVectorTests.vectorsDir + "/handmade")
-        let extra = try StoreReader(directory: SpecVectorTests.vectorsDir + "/handmade-unknown-stream")
-        for i in 0..<plain.sequenceCount { XCTAssertEqual(try extra.sequence(i), try plain.sequence(i)) }
+        for other in ["handmade-unknown-stream", "handmade-id-table", "handmade-zstd"] {
+            let extra = try StoreReader(directory: SpecVectorTests.vectorsDir + "/" + other)
+            for i in 0..<plain.sequenceCount { XCTAssertEqual(try extra.sequence(i), try plain.sequence(i), other) }
+        }
     }
 }

@@ -30,6 +30,11 @@ struct HandStore {
     var tokensZstd: ZstdVariant? = nil
     /// Overrides per stream type: codec id, filter id, width, required flag (applied to the descriptor only).
     var descriptorOverrides: [UInt16: (codec: UInt8?, filter: UInt8?, width: UInt8?, required: Bool?)] = [:]
+    /// When set, the shard has this id table (§4.6, codec 0, filter 0, width 4) and the ids stream uses
+    /// rank+shuffle (filter 3) at width 1.
+    var idTable: [UInt32]? = nil
+    /// Adds this to the first stored rank (to push it out of range).
+    var firstRankDelta: UInt32 = 0
     /// Replaces the counts stream's values (entries keep their order).
     var countsOverride: [UInt32]? = nil
 
@@ -68,11 +73,25 @@ struct HandStore {
     func block() -> ([UInt8], Int) {
         let counts = countsOverride ?? positions.map { UInt32($0.ids.count) }
         var streams: [(type: UInt16, required: Bool, width: UInt8, raw: [UInt8], codec: UInt8, payload: [UInt8])] = []
+        var descriptorFilters: [UInt16: UInt8] = [:]
         func add(_ type: UInt16, _ required: Bool, _ width: UInt8, _ raw: [UInt8]) { streams.append((type, required, width, raw, 0, raw)) }
         add(1, true, 4, positions.flatMap { Self.le($0.token) })
         if let v = tokensZstd { streams[0].codec = 2; streams[0].payload = Self.zstdFrame(streams[0].raw, v) }
         add(2, true, 4, counts.flatMap { Self.le($0) })
-        add(3, true, 4, positions.flatMap { $0.ids.flatMap { Self.le($0) } })
+        if let table = idTable {
+            // π⁻¹(id): its index among the listed ids, else n + the number of unlisted ids below it.
+            func rank(_ id: UInt32) -> UInt32 {
+                if let r = table.firstIndex(of: id) { return UInt32(r) }
+                return UInt32(table.count) + id - UInt32(table.filter { $0 < id }.count)
+            }
+            var ranks = positions.flatMap { $0.ids.map(rank) }
+            ranks[0] += firstRankDelta
+            add(3, true, 1, ranks.map { UInt8($0) })  // width 1: the shuffle of 1-byte elements is the bytes themselves
+            streams[streams.count - 1].codec = 0
+            descriptorFilters[3] = 3
+        } else {
+            add(3, true, 4, positions.flatMap { $0.ids.flatMap { Self.le($0) } })
+        }
         add(4, true, 2, positions.flatMap { $0.probs.flatMap { Self.le($0) } })
         if let t = targets { add(5, false, 4, t.flatMap { Self.le($0) }) }
         if let u = unknownStream { add(u.type, u.required, 1, [1, 2, 3]) }
@@ -81,7 +100,7 @@ struct HandStore {
         var out = BlockHeader(streamCount: UInt16(streams.count), positionCount: UInt32(positions.count), entryCount: UInt32(entries)).bytes
         for s in streams {
             let o = descriptorOverrides[s.type]
-            StreamDescriptor(type: s.type, required: o?.required ?? s.required, codec: o?.codec ?? s.codec, filter: o?.filter ?? 0,
+            StreamDescriptor(type: s.type, required: o?.required ?? s.required, codec: o?.codec ?? s.codec, filter: o?.filter ?? descriptorFilters[s.type] ?? 0,
                              width: o?.width ?? s.width, storedBytes: UInt32(s.payload.count), rawBytes: UInt32(s.raw.count)).serialize(into: &out)
         }
         for s in streams { out += s.payload }
@@ -100,8 +119,17 @@ struct HandStore {
                                checksum: Checksum.xxh3(blk))
         out += blk
         out += [UInt8](repeating: 0, count: gapAfterBlock)
+        var tableOffset: UInt64 = 0, tableLength: UInt64 = 0, tableSum: UInt64 = 0
+        if let table = idTable {
+            let payload = table.flatMap { Self.le($0) }
+            let section = IdTableHeader(codec: 0, filter: 0, width: 4, count: UInt32(table.count), rawBytes: UInt32(payload.count),
+                                        storedBytes: UInt32(payload.count)).bytes + payload
+            tableOffset = UInt64(out.count); tableLength = UInt64(section.count); tableSum = Checksum.xxh3(section)
+            out += section
+        }
         var index = IndexHeader(blockCount: 1, sequenceCount: UInt64(sequenceLengths.count), positionCount: UInt64(positions.count),
-                                entryCount: UInt64(entry.entryCount), idTableOffset: 0, idTableLength: 0, idTableChecksum: 0).bytes
+                                entryCount: UInt64(entry.entryCount), idTableOffset: tableOffset, idTableLength: tableLength,
+                                idTableChecksum: tableSum).bytes
         entry.serialize(into: &index)
         var first = 0
         for n in sequenceLengths { SequenceEntry(firstPosition: UInt64(first), length: UInt64(n)).serialize(into: &index); first += n }

@@ -90,8 +90,12 @@ enum Vectors {
         try u.write(to: outDir + "/handmade-unknown-stream")
         try describe(store: outDir + "/handmade-unknown-stream", name: "handmade-unknown-stream", description: "as handmade, plus an optional stream of unassigned type 200 (required flag clear, 3 raw bytes): readers MUST skip it and return the same data as handmade",
                      codec: "none", outDir: outDir, logits: nil)
+        var t = HandStore(); t.idTable = [3, 9, 1]
+        try t.write(to: outDir + "/handmade-id-table")
+        try describe(store: outDir + "/handmade-id-table", name: "handmade-id-table", description: "as handmade, with an id table listing 3, 9, 1 (codec 0, filter 0, width 4) and the ids stream as ranks (filter 3, width 1): π = 3, 9, 1, 0, 2, 4, 5, 6, 7, 8",
+                     codec: "none", outDir: outDir, logits: nil)
         try RejectVectors.generate(outDir: outDir)
-        print("wrote \(specs.count + 3) vectors to \(outDir)")
+        print("wrote \(specs.count + 4) vectors to \(outDir)")
     }
 
     /// The manifest's `truncation` object as JSON values.
