@@ -68,7 +68,7 @@ public final class Truncator {
     /// `out` is then left unchanged.
     public func truncate(rows: UnsafeBufferPointer<Float>, nextTokens: [UInt32?]? = nil, into out: inout TruncatedRows) throws {
         let n = try rowCount(rows.count, nextTokens)
-        let mark = Mark(out)
+        let mark = RowsMark(out)
         do {
             for r in 0..<n {
                 let row = UnsafeBufferPointer(rebasing: rows[(r * rowWidth)..<(r * rowWidth + vocabSize)])
@@ -91,7 +91,7 @@ public final class Truncator {
     private func truncateWidening<T>(_ rows: UnsafeBufferPointer<T>, nextTokens: [UInt32?]?, into out: inout TruncatedRows,
                                      widen: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Float>) -> Void) throws {
         let n = try rowCount(rows.count, nextTokens)
-        let mark = Mark(out)
+        let mark = RowsMark(out)
         do {
             for r in 0..<n {
                 let src = UnsafeBufferPointer(rebasing: rows[(r * rowWidth)..<(r * rowWidth + vocabSize)])
@@ -100,15 +100,6 @@ public final class Truncator {
                 try truncateRow(UnsafeBufferPointer(dst), row: r, next: nextTokens?[r], recordTarget: nextTokens != nil, into: &out)
             }
         } catch { mark.restore(&out); throw error }
-    }
-
-    private struct Mark {
-        let counts: Int, entries: Int, targets: Int?
-        init(_ o: TruncatedRows) { counts = o.counts.count; entries = o.ids.count; targets = o.targetLogprobs?.count }
-        func restore(_ o: inout TruncatedRows) {
-            o.counts.removeSubrange(counts...); o.ids.removeSubrange(entries...); o.probs.removeSubrange(entries...)
-            if let t = targets { o.targetLogprobs?.removeSubrange(t...) } else { o.targetLogprobs = nil }
-        }
     }
 
     private func rowCount(_ total: Int, _ next: [UInt32?]?) throws -> Int {
