@@ -2,17 +2,20 @@
 /// every position keeps 1...N distinct ids, ordered by probability descending with ties by lower id, whose
 /// probabilities sum to 1 — exactly N/N with counts weights, where each is float16(c/N) for a whole count c —
 /// or within n·2^-11 of 1 with importance weights. The ranges and the descending order are checked before this.
-struct SampledRowsCheck {
-    let samples: Int
-    let counts: Bool
+public struct SampledRowsCheck: Sendable {
+    /// N, the draws per position.
+    public let samples: Int
+    /// True for counts weights (every probability a whole count over N).
+    public let counts: Bool
 
-    init(policy: TruncationPolicy) {
+    /// The rules of a sample policy (`policy.isSampled`).
+    public init(policy: TruncationPolicy) {
         samples = policy.samples ?? policy.topK
         counts = policy.weights != .importance
     }
 
     /// Throws `StoreError.invalidInput` naming the first position that breaks a rule.
-    func check(_ rows: TruncatedRows) throws {
+    public func check(_ rows: TruncatedRows) throws {
         var e = 0
         var sorted: [UInt32] = []
         for (j, c32) in rows.counts.enumerated() {
