@@ -41,6 +41,22 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
     /// Positions that entered the perplexity (finite target log-probs).
     public var perplexityPositions: Int
 
+    /// Which rule made the entries: "top-p-k" or "sample" (manifest `truncation.policy`).
+    public var policy: String = TargetPolicyKind.topPK.rawValue
+    /// The policy as people read it, e.g. "top-p 0.95, top-k 100" or "sample:64 (τs 1.0, seed 0)".
+    public var policyLabel: String = ""
+    /// Sampled stores: draws per position N, proposal temperature τs, seed and weights ("counts" or "importance").
+    public var samples: Int?
+    public var sampleTemperature: Double?
+    public var seed: UInt64?
+    public var weights: String?
+    /// Bytes on disk per token (= per position: a store holds one distribution per input token).
+    public var bytesPerToken: Double = 0
+    /// Sampled stores: the mean number of distinct drawn ids per position (= entries per position); nil for top-p-k.
+    public var distinctIdsPerPosition: Double?
+    /// Sampled stores: `distinctIdsHistogram[n]` positions have exactly n distinct ids (the entry histogram); nil for top-p-k.
+    public var distinctIdsHistogram: [Int]?
+
     /// Bytes of one part of the store.
     public struct ByteShare: Codable, Equatable, Sendable {
         /// "tokens", "counts", "ids", "probs", "target_logprobs", "block headers", "shard headers", "index".
@@ -62,6 +78,19 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
         case entryHistogram = "entry_histogram", positionsAtCap = "positions_at_cap"
         case meanKeptMass = "mean_kept_mass", teacherPerplexity = "teacher_perplexity"
         case perplexityPositions = "perplexity_positions"
+        case policy, policyLabel = "policy_label", samples, sampleTemperature = "sample_temperature", seed, weights
+        case bytesPerToken = "bytes_per_token", distinctIdsPerPosition = "distinct_ids_per_position"
+        case distinctIdsHistogram = "distinct_ids_histogram"
+    }
+
+    /// Sets the policy fields from a store's policy, and the per-token and distinct-id figures from the others.
+    mutating func describe(_ t: TruncationPolicy) {
+        policy = t.kind.rawValue
+        policyLabel = t.label
+        samples = t.samples; sampleTemperature = t.sampleTemperature; seed = t.seed; weights = t.weights?.rawValue
+        bytesPerToken = bytesPerPosition
+        distinctIdsPerPosition = t.isSampled ? entriesPerPosition : nil
+        distinctIdsHistogram = t.isSampled ? entryHistogram : nil
     }
 
     /// Bytes a store of `tokens` positions would take at this store's bytes per position.
@@ -144,7 +173,7 @@ extension StoreReader {
         split.append(share("index", breakdown.indexBytes, raw: nil))
 
         let k = manifest.truncation.topK
-        return StoreStatistics(
+        var stats = StoreStatistics(
             positions: positions, sequences: sequenceCount, entries: entries, shards: shardCount, blocks: blocks,
             bytes: bytes, bytesPerPosition: perPos, bytesPerEntry: perEntry,
             entriesPerPosition: positions > 0 ? Double(entries) / Double(positions) : 0,
@@ -156,5 +185,7 @@ extension StoreReader {
             meanKeptMass: positions > 0 ? massSum / Double(positions) : 0,
             teacherPerplexity: hasTargetLogprobs && logprobCount > 0 ? Foundation.exp(-logprobSum / Double(logprobCount)) : nil,
             perplexityPositions: logprobCount)
+        stats.describe(manifest.truncation)
+        return stats
     }
 }
