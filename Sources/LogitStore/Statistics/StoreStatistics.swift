@@ -5,21 +5,34 @@ import Foundation
 /// Sizes come from the shard layouts (no decompression); the entries-per-position histogram, the mean
 /// kept mass and the teacher perplexity come from one sequential decode of every position.
 public struct StoreStatistics: Codable, Equatable, Sendable {
+    /// Positions (tokens) in the store.
     public var positions: Int
+    /// Sequences in the store.
     public var sequences: Int
+    /// Kept entries (id, probability) over all positions; distinct drawn ids for a sampled store.
     public var entries: Int
+    /// Shard files listed in the manifest.
     public var shards: Int
+    /// Blocks over all shards.
     public var blocks: Int
     /// Bytes on disk: the sum of the shard files (the manifest is not counted).
     public var bytes: Int
+    /// `bytes` / `positions`.
     public var bytesPerPosition: Double
+    /// `bytes` / `entries`.
     public var bytesPerEntry: Double
+    /// `entries` / `positions`.
     public var entriesPerPosition: Double
 
+    /// The teacher's vocabulary size.
     public var vocabSize: Int
+    /// The policy's top-p (1 for a sampled store).
     public var topP: Double
+    /// The policy's top-k (N for a sampled store).
     public var topK: Int
+    /// The teacher temperature τ the entries were made at.
     public var temperature: Double
+    /// The teacher's name from the manifest.
     public var teacher: String
 
     /// Where the bytes go: one share per stream, then block headers, shard headers and the footer indexes.
@@ -45,10 +58,13 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
     public var policy: String = TargetPolicyKind.topPK.rawValue
     /// The policy as people read it, e.g. "top-p 0.95, top-k 100" or "sample:64 (τs 1.0, seed 0)".
     public var policyLabel: String = ""
-    /// Sampled stores: draws per position N, proposal temperature τs, seed and weights ("counts" or "importance").
+    /// Sampled stores: draws per position N.
     public var samples: Int?
+    /// Sampled stores: the proposal temperature τs.
     public var sampleTemperature: Double?
+    /// Sampled stores: the seed of the draws.
     public var seed: UInt64?
+    /// Sampled stores: "counts" or "importance".
     public var weights: String?
     /// Bytes on disk per token (= per position: a store holds one distribution per input token).
     public var bytesPerToken: Double = 0
@@ -61,11 +77,15 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
     public struct ByteShare: Codable, Equatable, Sendable {
         /// "tokens", "counts", "ids", "probs", "target_logprobs", "block headers", "shard headers", "index".
         public var part: String
+        /// Bytes on disk of this part.
         public var bytes: Int
         /// Raw bytes before compression (streams only; nil for headers and index).
         public var rawBytes: Int?
+        /// Share of the store's bytes.
         public var fraction: Double
+        /// Bytes of this part per position.
         public var bytesPerPosition: Double
+        /// Bytes of this part per entry.
         public var bytesPerEntry: Double
     }
 

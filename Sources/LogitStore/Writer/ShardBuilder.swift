@@ -14,7 +14,9 @@ public struct BlockEntry: Sendable, Equatable {
     public var storedBytes: UInt32
     /// Sum of the streams' raw (filtered, uncompressed) sizes.
     public var rawBytes: UInt32
+    /// Positions in the block.
     public var positionCount: UInt32
+    /// Kept entries in the block (Σ counts).
     public var entryCount: UInt32
     /// XXH3-64 (seed 0) of the block's stored bytes.
     public var checksum: UInt64
@@ -22,7 +24,9 @@ public struct BlockEntry: Sendable, Equatable {
 
 /// One sequence's footer-index entry: shard-local first position and length.
 public struct SequenceEntry: Sendable, Equatable {
+    /// The sequence's first position within the shard.
     public var firstPosition: UInt64
+    /// Positions in the sequence.
     public var length: UInt64
 }
 

@@ -15,7 +15,9 @@ import Foundation
 /// error the open shard is discarded and the writer is closed; committed shards stay intact.
 /// Not thread-safe: use one writer per thread (with distinct writer ids) or serialise calls.
 public final class StoreWriter {
+    /// The store directory.
     public let directory: String
+    /// What this writer writes: vocabulary, policy, teacher, codec, writer id, sizes.
     public let options: WriterOptions
     /// The filters applied per stream (the format default unless changed before the first append).
     public var encodingPlan: EncodingPlan = .default

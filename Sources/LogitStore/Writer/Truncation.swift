@@ -23,8 +23,11 @@ import Glibc
 ///    turn is ordered exactly by (value descending, id ascending) and emitted, computing q in double precision,
 ///    until the mass reaches p or k entries are kept: only the emitted prefix is ever ordered.
 public final class Truncator {
+    /// The real vocabulary V: kept ids are < V.
     public let vocabSize: Int
+    /// Width of incoming rows (≥ vocabSize; padded columns are ignored).
     public let rowWidth: Int
+    /// The top-p, top-k and temperature applied.
     public let policy: TruncationPolicy
 
     private var scratch: UnsafeMutableBufferPointer<Float>
