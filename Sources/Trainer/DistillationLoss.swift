@@ -57,11 +57,15 @@ public final class LossWorkspace {
 public struct DistillationLoss: Sendable, Equatable {
     public var kind: KDLossKind
     public var temperature: TemperatureMode
+    /// Which side a fixed temperature divides (the adaptive modes keep their published sides).
+    public var convention: TemperatureConvention
+    /// Multiply L_kd by τ_t² (Hinton's gradient-scale correction).
+    public var tauSquared: Bool
     /// Floor on teacher probabilities inside logarithms (reverse KL, KLD entropy term).
     public static let probabilityFloor: Float = 1e-12
 
-    public init(kind: KDLossKind, temperature: TemperatureMode) {
-        self.kind = kind; self.temperature = temperature
+    public init(kind: KDLossKind, temperature: TemperatureMode, convention: TemperatureConvention = .teacherOnly, tauSquared: Bool = false) {
+        self.kind = kind; self.temperature = temperature; self.convention = convention; self.tauSquared = tauSquared
     }
 
     /// Cross-entropy of the true next token only (evaluation); logits are not modified.
@@ -108,7 +112,7 @@ public struct DistillationLoss: Sendable, Equatable {
         var mu: Float = 0, sigmaS: Float = 0
         let clamp = { (t: Double) in Swift.min(Swift.max(t, TemperatureMode.clampRange.lowerBound), TemperatureMode.clampRange.upperBound) }
         switch temperature {
-        case .fixed(let t): tauT = t; tauS = t
+        case .fixed(let t): tauT = t; tauS = convention == .both ? t : 1
         case .wttm(let t):
             tauT = t; tauS = 1
             var u = 0.0
@@ -228,6 +232,7 @@ public struct DistillationLoss: Sendable, Equatable {
                 for c in 0..<k { let pi = ws.sKept[c] / Swift.max(sK, floor); s[Int(target.ids[c])] = pi * (ws.h[c] - mean) }
             }
         }
+        if tauSquared { weight *= tauT * tauT }
         let w = Float(weight)
         out.kd = w * value
         guard gradient else { return out }

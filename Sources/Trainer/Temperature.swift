@@ -97,3 +97,21 @@ enum TeacherStatistics {
         return (max(s2 / n - m * m, 0)).squareRoot()
     }
 }
+
+/// Which side of the KD term a fixed temperature τ (`TemperatureMode.fixed`) divides.
+///
+/// - `teacherOnly` (the default, and what `--preset pd-star` uses): the reading of arXiv 2410.16215 Eq. 3–4,
+///   F(z) = softmax(Truncate(z)/τ) compared with the student's plain distribution softmax(z). On stored
+///   probabilities that is q ∝ p^(1/τ) against π = softmax(z).
+/// - `both` (Hinton et al. 2015): q ∝ p^(1/τ) against π = softmax(z/τ).
+///
+/// The adaptive modes keep their published definitions whatever the convention says: WTTM tempers the
+/// teacher only; AdaKD (entropy and spread) uses one τ on both sides; NormKD divides each side by its own
+/// spread. The optional τ² factor (`TrainingOptions.tauSquared`) multiplies L_kd by the position's teacher
+/// temperature squared in every mode.
+public enum TemperatureConvention: String, Codable, CaseIterable, Sendable {
+    /// τ divides the teacher's log-probabilities only (the paper's Eq. 3–4; the default).
+    case teacherOnly = "teacher"
+    /// τ divides both the teacher's log-probabilities and the student's logits (Hinton's KD).
+    case both
+}

@@ -14,6 +14,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     // Loss
     public var kdLoss: KDLossKind = .kld
     public var temperature: TemperatureMode = .fixed(1)
+    /// Which side a fixed τ divides: the teacher only (arXiv 2410.16215 Eq. 3–4, the default) or both (Hinton).
+    public var kdTemperatureOn: TemperatureConvention = .teacherOnly
+    /// Multiply L_kd by τ_t² (off by default).
+    public var tauSquared: Bool = false
     /// Read-time re-truncation of the teacher targets (p' ≤ p, k' ≤ k of the store).
     public var targetTopP: Double = 1
     public var targetTopK: Int = .max
@@ -39,7 +43,40 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     public init() {}
 
-    /// `lm`: α = 0, the baseline.  `pd-star`: top-0.95-50, τ = 2, KLD, WSD-α (α_max 0.9), WSD learning rate.
+    enum CodingKeys: String, CodingKey {
+        case seqLen, batchSize, maxTokens, seed, kdLoss, temperature, kdTemperatureOn, tauSquared, targetTopP, targetTopK
+        case droppedMassBucket, alpha, lr, adamw, chunkRows, evalEvery, evalPositions, holdoutSequences, checkpointEvery
+    }
+
+    /// Decodes saved options; fields added after a run was saved take the value that run used.
+    /// In particular an options file without `kdTemperatureOn` was written by a trainer that applied a fixed τ
+    /// to both sides, so it loads as `.both`.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingOptions()
+        seqLen = try c.decodeIfPresent(Int.self, forKey: .seqLen)
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? d.maxTokens
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        kdLoss = try c.decodeIfPresent(KDLossKind.self, forKey: .kdLoss) ?? d.kdLoss
+        temperature = try c.decodeIfPresent(TemperatureMode.self, forKey: .temperature) ?? d.temperature
+        kdTemperatureOn = try c.decodeIfPresent(TemperatureConvention.self, forKey: .kdTemperatureOn) ?? .both
+        tauSquared = try c.decodeIfPresent(Bool.self, forKey: .tauSquared) ?? false
+        targetTopP = try c.decodeIfPresent(Double.self, forKey: .targetTopP) ?? d.targetTopP
+        targetTopK = try c.decodeIfPresent(Int.self, forKey: .targetTopK) ?? d.targetTopK
+        droppedMassBucket = try c.decodeIfPresent(Bool.self, forKey: .droppedMassBucket) ?? d.droppedMassBucket
+        alpha = try c.decodeIfPresent(AlphaSchedule.self, forKey: .alpha) ?? d.alpha
+        lr = try c.decodeIfPresent(LRSchedule.self, forKey: .lr) ?? d.lr
+        adamw = try c.decodeIfPresent(AdamW.Settings.self, forKey: .adamw) ?? d.adamw
+        chunkRows = try c.decodeIfPresent(Int.self, forKey: .chunkRows) ?? d.chunkRows
+        evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery) ?? d.evalEvery
+        evalPositions = try c.decodeIfPresent(Int.self, forKey: .evalPositions) ?? d.evalPositions
+        holdoutSequences = try c.decodeIfPresent(Int.self, forKey: .holdoutSequences) ?? d.holdoutSequences
+        checkpointEvery = try c.decodeIfPresent(Int.self, forKey: .checkpointEvery) ?? d.checkpointEvery
+    }
+
+    /// `lm`: α = 0, the baseline.  `pd-star`: top-0.95-50, τ = 2 on the teacher only (the paper's Eq. 3–4), no τ²,
+    /// KLD, WSD-α (α_max 0.9), WSD learning rate.
     public mutating func apply(preset: String) throws {
         switch preset {
         case "lm":
@@ -48,6 +85,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         case "pd-star", "pdstar", "pd*":
             targetTopP = 0.95; targetTopK = 50
             temperature = .fixed(2)
+            kdTemperatureOn = .teacherOnly; tauSquared = false
             kdLoss = .kld
             alpha = .paperWSD(max: 0.9)
             lr = LRSchedule(kind: .wsd, peak: lr.peak, minimum: lr.minimum, warmup: lr.warmup, decay: 0.1)
@@ -74,6 +112,14 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     /// One line naming the loss configuration, for logs and tables.
     public var label: String {
-        "kd=\(kdLoss.rawValue) \(temperature.label) alpha=\(alpha.label) top-p=\(targetTopP) top-k=\(targetTopK == .max ? "all" : String(targetTopK))\(droppedMassBucket ? " bucket" : "") lr=\(lr.kind.rawValue)(\(lr.peak))"
+        "kd=\(kdLoss.rawValue) \(temperature.label)\(temperatureConventionLabel) alpha=\(alpha.label) top-p=\(targetTopP) top-k=\(targetTopK == .max ? "all" : String(targetTopK))\(droppedMassBucket ? " bucket" : "") lr=\(lr.kind.rawValue)(\(lr.peak))"
+    }
+
+    /// " on-teacher" / " on-both" (only for a fixed τ ≠ 1, where the convention matters) and " tau^2".
+    var temperatureConventionLabel: String {
+        var s = ""
+        if case .fixed(let t) = temperature, t != 1 { s += " on-\(kdTemperatureOn.rawValue)" }
+        if tauSquared { s += " tau^2" }
+        return s
     }
 }

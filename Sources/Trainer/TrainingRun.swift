@@ -117,7 +117,8 @@ public final class TrainingRun {
         let decayed = model.layout.slots.filter { $0.shape.count == 2 }.map { $0.offset..<($0.offset + $0.count) }
         optimizer = AdamW(count: model.layout.count, settings: options.adamw, decayedRanges: decayed)
         head = LMHeadLoss(vocab: vocab, dim: student.dim, chunkRows: options.chunkRows)
-        loss = DistillationLoss(kind: options.kdLoss, temperature: options.temperature)
+        loss = DistillationLoss(kind: options.kdLoss, temperature: options.temperature, convention: options.kdTemperatureOn,
+                                tauSquared: options.tauSquared)
         dHidden = .allocate(capacity: positionsPerStep * student.dim)
         self.options = options; self.student = student; self.outDir = outDir
 

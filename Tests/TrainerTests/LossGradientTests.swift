@@ -23,7 +23,8 @@ final class LossGradientTests: XCTestCase {
     }
 
     /// Independent reference: total = lmW·CE + kdW·w·L_kd, everything in Double.
-    func reference(z: [Double], next: Int?, t: Case, kind: KDLossKind, mode: TemperatureMode, lmW: Double, kdW: Double) -> Double {
+    func reference(z: [Double], next: Int?, t: Case, kind: KDLossKind, mode: TemperatureMode,
+                   convention: TemperatureConvention = .teacherOnly, tauSquared: Bool = false, lmW: Double, kdW: Double) -> Double {
         let v = z.count
         func softmax(_ x: [Double]) -> [Double] { let m = x.max()!; let e = x.map { exp($0 - m) }; let s = e.reduce(0, +); return e.map { $0 / s } }
         var ce = 0.0
@@ -34,7 +35,7 @@ final class LossGradientTests: XCTestCase {
         func std(_ a: [Double]) -> Double { let m = a.reduce(0, +) / Double(a.count); return (a.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(a.count)).squareRoot() }
         var tauT = 1.0, tauS = 1.0, w = 1.0
         switch mode {
-        case .fixed(let x): tauT = x; tauS = x
+        case .fixed(let x): tauT = x; tauS = convention == .both ? x : 1
         case .wttm(let x): tauT = x; w = p.map { pow($0, 1 / x) }.reduce(0, +)
         case .adaKDEntropy(let lo, let hi, let hm):
             let h = -p.map { $0 * log($0) }.reduce(0, +); tauT = hi - (hi - lo) * min(h / hm, 1); tauS = tauT
@@ -60,6 +61,7 @@ final class LossGradientTests: XCTestCase {
             for c in 0..<pi.count { value += pi[c] * (log(pi[c]) - log(q[c])) }
         }
         _ = (v, k)
+        if tauSquared { w *= tauT * tauT }
         return lmW * ce + kdW * w * value
     }
 

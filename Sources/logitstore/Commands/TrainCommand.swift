@@ -8,7 +8,9 @@ struct TrainCommand: AsyncParsableCommand {
         commandName: "train",
         abstract: "Train a Llama-style student from a store: L = (1 − α)·L_lm + α·L_kd.",
         discussion: """
-        Presets: 'lm' (α = 0, the baseline) and 'pd-star' (PD*: top-0.95-50 targets, τ = 2, KLD, WSD-α with α_max 0.9, WSD learning rate).
+        Presets: 'lm' (α = 0, the baseline) and 'pd-star' (PD*: top-0.95-50 targets, τ = 2 on the teacher only (arXiv 2410.16215 Eq. 3–4), KLD, WSD-α with α_max 0.9, WSD learning rate).
+        A fixed --temperature τ divides the teacher's log-probabilities only (default, --kd-temperature-on teacher) or the student's logits
+        as well (--kd-temperature-on both, Hinton); --tau-squared multiplies L_kd by τ². NormKD, WTTM and AdaKD keep their published sides.
         Options given explicitly override the preset. Writes RUN/log.jsonl (one line per step, plus eval lines), RUN/model.safetensors +
         config.json (Hugging Face LlamaForCausalLM), RUN/state.safetensors (resume), RUN/loss.svg.
         """)
@@ -19,6 +21,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "lm or pd-star.") var preset: String?
     @Option(name: .customLong("kd-loss"), help: "nll, kld, mse or reverse-kl.") var kdLoss: String?
     @Option(help: "τ: a number, normkd[:T], wttm[:τ], adakd-std[:τmin:τmax:σmax], adakd-entropy[:τmin:τmax:Hmax].") var temperature: String?
+    @Option(name: .customLong("kd-temperature-on"), help: "Which side a fixed τ divides: teacher (the paper's Eq. 3–4; default) or both (Hinton).") var kdTemperatureOn: String?
+    @Flag(name: .customLong("tau-squared"), help: "Multiply L_kd by τ² (the teacher's temperature at each position).") var tauSquared = false
     @Option(help: "α schedule: NUMBER, linear-up:MAX, linear-down:MAX, periodic[:VALUE:EVERY], wsd:MAX[:WARMUP:DECAY].") var alpha: String?
     @Option(name: .customLong("target-top-p"), help: "Re-truncate teacher targets to top-p' at read time.") var targetTopP: Double?
     @Option(name: .customLong("target-top-k"), help: "Re-truncate teacher targets to top-k' at read time.") var targetTopK: Int?
@@ -51,6 +55,11 @@ struct TrainCommand: AsyncParsableCommand {
             o.kdLoss = kind
         }
         if let t = temperature { o.temperature = try TemperatureMode(parsing: t) }
+        if let c = kdTemperatureOn {
+            guard let conv = TemperatureConvention(rawValue: c) else { throw ValidationError("--kd-temperature-on must be teacher or both") }
+            o.kdTemperatureOn = conv
+        }
+        if tauSquared { o.tauSquared = true }
         if let a = alpha { o.alpha = try AlphaSchedule(parsing: a) }
         if let p = targetTopP { o.targetTopP = p }
         if let k = targetTopK { o.targetTopK = k }
