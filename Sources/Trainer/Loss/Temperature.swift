@@ -79,25 +79,6 @@ public enum TemperatureMode: Codable, Equatable, Sendable {
     var studentDependsOnLogits: Bool { if case .normKD = self { return true } else { return false } }
 }
 
-/// Statistics of one teacher target that the adaptive temperatures need.
-enum TeacherStatistics {
-    /// Entropy in nats over the categories (kept entries and, when present, the bucket).
-    static func entropy(_ p: ArraySlice<Float>) -> Double {
-        var h = 0.0
-        for x in p where x > 0 { h -= Double(x) * log(Double(x)) }
-        return h
-    }
-
-    /// Population standard deviation of log p over the kept entries (zeros skipped).
-    static func logProbStd(_ p: ArraySlice<Float>) -> Double {
-        var n = 0.0, s = 0.0, s2 = 0.0
-        for x in p where x > 0 { let l = log(Double(x)); n += 1; s += l; s2 += l * l }
-        guard n > 1 else { return 0 }
-        let m = s / n
-        return (max(s2 / n - m * m, 0)).squareRoot()
-    }
-}
-
 /// Which side of the KD term a fixed temperature τ (`TemperatureMode.fixed`) divides.
 ///
 /// - `teacherOnly` (the default, and what `--preset pd-star` uses): the reading of arXiv 2410.16215 Eq. 3–4,
