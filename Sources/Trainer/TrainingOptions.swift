@@ -1,4 +1,5 @@
 import Foundation
+import LogitStore
 
 /// Everything that defines a training run (saved with checkpoints; a resumed run reuses it).
 public struct TrainingOptions: Codable, Equatable, Sendable {
@@ -24,6 +25,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Targets carry the dropped mass as one extra bucket instead of being re-normalised.
     public var droppedMassBucket: Bool = false
     public var alpha: AlphaSchedule = .constant(0)
+    /// Refuse a store whose targets were not sampled (set by the `rs-kd` preset).
+    public var requireSampledTargets: Bool = false
 
     // Optimisation
     public var lr: LRSchedule = LRSchedule(kind: .cosine, peak: 3e-3, minimum: 3e-4, warmup: 0.02)
@@ -45,7 +48,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case seqLen, batchSize, maxTokens, seed, kdLoss, temperature, kdTemperatureOn, tauSquared, targetTopP, targetTopK
-        case droppedMassBucket, alpha, lr, adamw, chunkRows, evalEvery, evalPositions, holdoutSequences, checkpointEvery
+        case droppedMassBucket, alpha, requireSampledTargets, lr, adamw, chunkRows, evalEvery, evalPositions, holdoutSequences, checkpointEvery
     }
 
     /// Decodes saved options; fields added after a run was saved take the value that run used.
@@ -66,6 +69,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         targetTopK = try c.decodeIfPresent(Int.self, forKey: .targetTopK) ?? d.targetTopK
         droppedMassBucket = try c.decodeIfPresent(Bool.self, forKey: .droppedMassBucket) ?? d.droppedMassBucket
         alpha = try c.decodeIfPresent(AlphaSchedule.self, forKey: .alpha) ?? d.alpha
+        requireSampledTargets = try c.decodeIfPresent(Bool.self, forKey: .requireSampledTargets) ?? false
         lr = try c.decodeIfPresent(LRSchedule.self, forKey: .lr) ?? d.lr
         adamw = try c.decodeIfPresent(AdamW.Settings.self, forKey: .adamw) ?? d.adamw
         chunkRows = try c.decodeIfPresent(Int.self, forKey: .chunkRows) ?? d.chunkRows
@@ -76,7 +80,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 
     /// `lm`: α = 0, the baseline.  `pd-star`: top-0.95-50, τ = 2 on the teacher only (the paper's Eq. 3–4), no τ²,
-    /// KLD, WSD-α (α_max 0.9), WSD learning rate.
+    /// KLD, WSD-α (α_max 0.9), WSD learning rate.  `rs-kd` (Sparse Logit Sampling, arXiv 2503.16870): a sampled
+    /// store's targets as stored (no re-truncation, τ = 1), KLD against them, and pd-star's α and LR schedules.
     public mutating func apply(preset: String) throws {
         switch preset {
         case "lm":
@@ -89,25 +94,61 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
             kdLoss = .kld
             alpha = .paperWSD(max: 0.9)
             lr = LRSchedule(kind: .wsd, peak: lr.peak, minimum: lr.minimum, warmup: lr.warmup, decay: 0.1)
+        case "rs-kd", "rskd":
+            targetTopP = 1; targetTopK = .max
+            temperature = .fixed(1)
+            kdTemperatureOn = .teacherOnly; tauSquared = false
+            droppedMassBucket = false
+            kdLoss = .kld
+            alpha = .paperWSD(max: 0.9)
+            lr = LRSchedule(kind: .wsd, peak: lr.peak, minimum: lr.minimum, warmup: lr.warmup, decay: 0.1)
+            requireSampledTargets = true
         default:
-            throw TrainerError.invalidOption("unknown preset '\(preset)' (use lm or pd-star)")
+            throw TrainerError.invalidOption("unknown preset '\(preset)' (use lm, pd-star or rs-kd)")
         }
     }
 
     public func validate() throws {
         func bad(_ s: String) -> TrainerError { .invalidOption(s) }
-        if let t = seqLen, t < 1 { throw bad("--seq-len must be at least 1") }
-        guard batchSize >= 1 else { throw bad("--batch-size must be at least 1") }
-        guard maxTokens >= 1 else { throw bad("--max-tokens must be at least 1") }
-        guard targetTopP > 0, targetTopP <= 1 else { throw bad("--target-top-p must be in (0, 1]") }
-        guard targetTopK >= 1 else { throw bad("--target-top-k must be at least 1") }
-        guard chunkRows >= 1 else { throw bad("chunk rows must be at least 1") }
+        if let t = seqLen, t < 1 { throw bad("seqLen must be at least 1") }
+        guard batchSize >= 1 else { throw bad("batchSize must be at least 1") }
+        guard maxTokens >= 1 else { throw bad("maxTokens must be at least 1") }
+        guard targetTopP > 0, targetTopP <= 1 else { throw bad("targetTopP must be in (0, 1]") }
+        guard targetTopK >= 1 else { throw bad("targetTopK must be at least 1") }
+        guard chunkRows >= 1 else { throw bad("chunkRows must be at least 1") }
         guard evalEvery >= 0, checkpointEvery >= 0, evalPositions >= 1, holdoutSequences >= 0 else {
-            throw bad("--eval-every, --checkpoint-every and --holdout-sequences must be ≥ 0, --eval-positions ≥ 1")
+            throw bad("evalEvery, checkpointEvery and holdoutSequences must be ≥ 0, evalPositions ≥ 1")
         }
         try temperature.validate()
         try alpha.validate()
         try lr.validate()
+    }
+
+    /// True when the run reads teacher targets at all (α is not constantly 0).
+    public var usesTargets: Bool {
+        if case .constant(let a) = alpha { return a > 0 }
+        return true
+    }
+
+    /// Checks these options against the policy that made the store's targets.
+    ///
+    /// A sampled store (`truncation.policy` "sample") holds unbiased estimates of the teacher's full distribution,
+    /// so its targets are used as stored: re-truncation (`targetTopP` < 1, `targetTopK` below the stored samples)
+    /// and any teacher temperature other than a fixed 1 (which every adaptive mode applies) are refused. The
+    /// dropped-mass bucket is allowed (it is 0). `requireSampledTargets` refuses any other store.
+    public func checkTargets(against policy: TruncationPolicy) throws {
+        guard usesTargets else { return }
+        if requireSampledTargets && !policy.isSampled {
+            throw TrainerError.storeMismatch("requireSampledTargets (preset rs-kd) needs a sampled store (truncation.policy sample), this one is \(policy.kind.rawValue) (\(policy.label))")
+        }
+        guard policy.isSampled else { return }
+        let n = policy.samples ?? policy.topK
+        if targetTopP < 1 || targetTopK < n {
+            throw TrainerError.storeMismatch("targetTopP \(targetTopP) / targetTopK \(targetTopK == .max ? "all" : String(targetTopK)) would re-truncate a sampled store (sample:\(n)); sampled targets are used as stored (targetTopP 1, targetTopK ≥ \(n))")
+        }
+        if temperature != .fixed(1) {
+            throw TrainerError.storeMismatch("temperature \(temperature.label) would reshape a sampled store's targets; sampled targets are used at τ = 1")
+        }
     }
 
     /// One line naming the loss configuration, for logs and tables.

@@ -83,6 +83,7 @@ public final class TrainingRun {
         try options.validate()
         let reader = try StoreReader(directory: storePath)
         self.reader = reader
+        try options.checkTargets(against: reader.manifest.truncation)
         let vocab = reader.vocabSize
         let total = reader.sequenceCount
         let firstLength = reader.sequenceRange(0).count
@@ -104,9 +105,7 @@ public final class TrainingRun {
             evalSequences = Array((total - h)..<total)
             trainSeqs = Array(0..<(total - h))
         }
-        let needTargets: Bool
-        switch options.alpha { case .constant(let a): needTargets = a > 0; default: needTargets = true }
-        let targetOptions = needTargets ? TargetOptions(topP: options.targetTopP, topK: options.targetTopK, temperature: 1,
+        let targetOptions = options.usesTargets ? TargetOptions(topP: options.targetTopP, topK: options.targetTopK, temperature: 1,
                                                         droppedMassBucket: options.droppedMassBucket) : nil
         train = try WindowSource(reader: reader, sequences: trainSeqs, seqLen: seqLen, shuffledWithSeed: options.seed, targets: targetOptions)
 

@@ -11,6 +11,8 @@ struct TrainCommand: AsyncParsableCommand {
         Presets: 'lm' (α = 0, the baseline) and 'pd-star' (PD*: top-0.95-50 targets, τ = 2 on the teacher only (arXiv 2410.16215 Eq. 3–4), KLD, WSD-α with α_max 0.9, WSD learning rate).
         A fixed --temperature τ divides the teacher's log-probabilities only (default, --kd-temperature-on teacher) or the student's logits
         as well (--kd-temperature-on both, Hinton); --tau-squared multiplies L_kd by τ². NormKD, WTTM and AdaKD keep their published sides.
+        'rs-kd' (Sparse Logit Sampling): a sampled store (dump --policy sample:N), its targets as stored (no re-truncation, τ = 1), KLD,
+        pd-star's α and LR schedules. Re-truncation or τ ≠ 1 on a sampled store is refused.
         Options given explicitly override the preset. Writes RUN/log.jsonl (one line per step, plus eval lines), RUN/model.safetensors +
         config.json (Hugging Face LlamaForCausalLM), RUN/state.safetensors (resume), RUN/loss.svg.
         """)
@@ -18,7 +20,7 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "The store to train on.") var store: String
     @Option(help: "Student config JSON: layers, dim, heads, kv_heads, ffn_dim, tied_embeddings.") var config: String
     @Option(help: "Run directory (logs, checkpoints, plot).") var out: String
-    @Option(help: "lm or pd-star.") var preset: String?
+    @Option(help: "lm, pd-star or rs-kd.") var preset: String?
     @Option(name: .customLong("kd-loss"), help: "nll, kld, mse or reverse-kl.") var kdLoss: String?
     @Option(help: "τ: a number, normkd[:T], wttm[:τ], adakd-std[:τmin:τmax:σmax], adakd-entropy[:τmin:τmax:Hmax].") var temperature: String?
     @Option(name: .customLong("kd-temperature-on"), help: "Which side a fixed τ divides: teacher (the paper's Eq. 3–4; default) or both (Hinton).") var kdTemperatureOn: String?
