@@ -15,6 +15,9 @@ public struct StudentConfig: Codable, Equatable, Sendable {
     public var normEps: Float
     /// RoPE base (optional in the file; 10000).
     public var ropeBase: Float
+    /// The `vocab_size` the file declared, if any. Not part of the shape (nor of equality or the saved form):
+    /// the vocabulary comes from the store, and a run refuses a config whose declared size differs from it.
+    public var declaredVocabSize: Int?
 
     enum CodingKeys: String, CodingKey {
         case layers, dim, heads
@@ -31,11 +34,19 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         self.ffnDim = ffnDim; self.tiedEmbeddings = tiedEmbeddings; self.normEps = normEps; self.ropeBase = ropeBase
     }
 
-    /// Same keys and defaults as the transformer's `LlamaConfig` (whose decoder this reuses); a `vocab_size`, if present, is ignored.
+    /// Same keys and defaults as the transformer's `LlamaConfig` (whose decoder this reuses); a `vocab_size`, if
+    /// present, is kept in `declaredVocabSize` to be checked against the store.
     public init(from decoder: Decoder) throws {
         let l = try LlamaConfig(from: decoder)
         self.init(layers: l.layers, dim: l.dim, heads: l.heads, kvHeads: l.kvHeads, ffnDim: l.ffnDim,
                   tiedEmbeddings: l.tiedEmbeddings, normEps: l.normEps, ropeBase: l.ropeBase)
+        declaredVocabSize = l.vocabSize > 0 ? l.vocabSize : nil
+    }
+
+    /// Equal shapes (`declaredVocabSize` is not compared).
+    public static func == (a: StudentConfig, b: StudentConfig) -> Bool {
+        a.layers == b.layers && a.dim == b.dim && a.heads == b.heads && a.kvHeads == b.kvHeads && a.ffnDim == b.ffnDim
+            && a.tiedEmbeddings == b.tiedEmbeddings && a.normEps == b.normEps && a.ropeBase == b.ropeBase
     }
 
     /// Checks the shape is one the layers can run.

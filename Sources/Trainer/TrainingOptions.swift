@@ -151,6 +151,23 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         }
     }
 
+    /// The names of the saved fields that differ between these options and `other` (empty when equal).
+    public func differences(from other: TrainingOptions) -> [String] {
+        guard self != other else { return [] }
+        func fields(_ o: TrainingOptions) -> [String: String] {
+            guard let d = try? JSONEncoder().encode(o), let obj = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { return [:] }
+            var out: [String: String] = [:]
+            for (k, v) in obj {
+                let data = (try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed])) ?? Data()
+                out[k] = String(decoding: data, as: UTF8.self)
+            }
+            return out
+        }
+        let a = fields(self), b = fields(other)
+        let names = Set(a.keys).union(b.keys).filter { a[$0] != b[$0] }.sorted()
+        return names.isEmpty ? ["options"] : names
+    }
+
     /// One line naming the loss configuration, for logs and tables.
     public var label: String {
         "kd=\(kdLoss.rawValue) \(temperature.label)\(temperatureConventionLabel) alpha=\(alpha.label) top-p=\(targetTopP) top-k=\(targetTopK == .max ? "all" : String(targetTopK))\(droppedMassBucket ? " bucket" : "") lr=\(lr.kind.rawValue)(\(lr.peak))"

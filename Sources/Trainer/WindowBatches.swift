@@ -58,7 +58,7 @@ public final class WindowSource {
         guard !sequences.isEmpty else { throw TrainerError.storeMismatch("no sequences to read") }
         let usable = sequences.contains { reader.sequenceRange($0).count >= seqLen }
         guard usable else {
-            throw TrainerError.storeMismatch("no stored sequence has \(seqLen) positions; use a smaller --seq-len (stored length \(reader.sequenceRange(sequences[0]).count))")
+            throw TrainerError.storeMismatch("no stored sequence has \(seqLen) positions; use a smaller seqLen (stored length \(reader.sequenceRange(sequences[0]).count))")
         }
         if let seed { order = SequenceOrder(sequenceCount: sequences.count, seed: seed) }
     }

@@ -108,10 +108,11 @@ struct TrainCommand: AsyncParsableCommand {
                                       evalStorePath: evalStore ?? (o.holdoutSequences == 0 ? store : nil), resume: resume)
             let perStep = Double(o.batchSize * run.seqLen)
             printError("train: \(student.parameterCount(vocab: run.reader.vocabSize)) parameters, \(run.totalSteps) steps of \(Int(perStep)) positions, \(o.label)")
-            let bar = ProgressBar(label: "train", total: Double(run.totalSteps) * perStep, unit: "tok")
+            // Counts this process's tokens only: after --resume the rate and ETA exclude the killed run's steps.
+            let bar = ProgressBar(label: "train", total: Double(run.totalSteps - run.startStep) * perStep, unit: "tok")
             var lastEval = ""
             let final = try run.run(onStep: { r in
-                bar.update(done: Double(r.tokens), extra: String(format: "loss %.4f ce %.4f α %.2f lr %.2e", r.loss, r.lmCE, r.alpha, r.lr) + lastEval)
+                bar.update(done: Double(run.progress(after: r).done), extra: String(format: "loss %.4f ce %.4f α %.2f lr %.2e", r.loss, r.lmCE, r.alpha, r.lr) + lastEval)
             }, onEval: { e in
                 lastEval = String(format: " | eval ce %.4f", e.crossEntropy)
             })
