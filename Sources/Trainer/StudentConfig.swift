@@ -5,11 +5,17 @@ import Transformer
 /// `{"layers": 4, "dim": 128, "heads": 4, "kv_heads": 2, "ffn_dim": 384, "tied_embeddings": true}`.
 /// The vocabulary is not part of it: it comes from the store the student trains on.
 public struct StudentConfig: Codable, Equatable, Sendable {
+    /// Transformer blocks.
     public var layers: Int
+    /// Model width.
     public var dim: Int
+    /// Attention heads.
     public var heads: Int
+    /// Key/value heads (grouped-query attention).
     public var kvHeads: Int
+    /// SwiGLU hidden width.
     public var ffnDim: Int
+    /// The LM head shares the token embedding.
     public var tiedEmbeddings: Bool
     /// RMSNorm epsilon (optional in the file; 1e-5).
     public var normEps: Float
@@ -28,6 +34,7 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         case ropeBase = "rope_base"
     }
 
+    /// A shape (not validated: call `validate()`).
     public init(layers: Int, dim: Int, heads: Int, kvHeads: Int, ffnDim: Int, tiedEmbeddings: Bool,
                 normEps: Float = 1e-5, ropeBase: Float = 10000) {
         self.layers = layers; self.dim = dim; self.heads = heads; self.kvHeads = kvHeads

@@ -7,13 +7,17 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Positions per training window; a stored sequence is read as consecutive windows of this length
     /// (its last partial window is dropped). nil: the first stored sequence's length.
     public var seqLen: Int?
+    /// Windows per step.
     public var batchSize: Int = 8
     /// Stop after this many training positions (rounded up to whole steps).
     public var maxTokens: Int = 1_000_000
+    /// Seeds the initial weights and the data order.
     public var seed: UInt64 = 1
 
     // Loss
+    /// The KD term.
     public var kdLoss: KDLossKind = .kld
+    /// How τ is chosen per position (see `kdTemperatureOn` for the side a fixed τ divides).
     public var temperature: TemperatureMode = .fixed(1)
     /// Which side a fixed τ divides: the teacher only (arXiv 2410.16215 Eq. 3–4, the default) or both (Hinton).
     public var kdTemperatureOn: TemperatureConvention = .teacherOnly
@@ -21,15 +25,19 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var tauSquared: Bool = false
     /// Read-time re-truncation of the teacher targets (p' ≤ p, k' ≤ k of the store).
     public var targetTopP: Double = 1
+    /// Read-time top-k' (`.max`: all stored entries).
     public var targetTopK: Int = .max
     /// Targets carry the dropped mass as one extra bucket instead of being re-normalised.
     public var droppedMassBucket: Bool = false
+    /// The KD share α over training (constant 0: LM only).
     public var alpha: AlphaSchedule = .constant(0)
     /// Refuse a store whose targets were not sampled (set by the `rs-kd` preset).
     public var requireSampledTargets: Bool = false
 
     // Optimisation
+    /// The learning rate over training.
     public var lr: LRSchedule = LRSchedule(kind: .cosine, peak: 3e-3, minimum: 3e-4, warmup: 0.02)
+    /// Optimiser hyper-parameters.
     public var adamw = AdamW.Settings()
     /// Rows of the LM head computed at once (chunk × vocab floats are held).
     public var chunkRows: Int = 256
@@ -44,6 +52,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Write a checkpoint every this many steps (0: only at the end).
     public var checkpointEvery: Int = 0
 
+    /// The defaults: LM only, cosine LR, batch 8, 1M tokens.
     public init() {}
 
     enum CodingKeys: String, CodingKey {
@@ -108,6 +117,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         }
     }
 
+    /// Throws `TrainerError.invalidOption`, naming the field, for an option out of range.
     public func validate() throws {
         func bad(_ s: String) -> TrainerError { .invalidOption(s) }
         if let t = seqLen, t < 1 { throw bad("seqLen must be at least 1") }

@@ -54,6 +54,7 @@ public enum TemperatureMode: Codable, Equatable, Sendable {
         try validate()
     }
 
+    /// Throws `TrainerError.invalidOption` for a non-positive or inconsistent setting.
     public func validate() throws {
         func ok(_ c: Bool, _ s: String) throws { if !c { throw TrainerError.invalidOption(s) } }
         switch self {

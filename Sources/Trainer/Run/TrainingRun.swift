@@ -18,6 +18,7 @@ public struct StepReport: Codable, Sendable {
     public var kd: Double
     /// α and learning rate used.
     public var alpha: Double
+    /// Learning rate used.
     public var lr: Double
     /// Gradient norm before clipping.
     public var gradNorm: Double
