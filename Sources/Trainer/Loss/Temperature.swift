@@ -5,9 +5,11 @@ import Foundation
 /// The store holds the teacher's kept probabilities p (re-normalised, optionally with one dropped-mass
 /// bucket), not its logits, so every "teacher logit" statistic below is taken over log p of the kept
 /// entries. A teacher temperature τ_t turns p into q ∝ p^(1/τ_t) (the bucket counts as one category);
-/// the student's logits z are divided by τ_s before its softmax.
+/// the student's logits z are divided by τ_s before its softmax. Only `.fixed` consults the
+/// `TemperatureConvention`; the adaptive modes set τ_s as their papers do (documented per case).
 public enum TemperatureMode: Codable, Equatable, Sendable {
-    /// τ_t = τ_s = τ (classic KD; τ = 1 leaves the targets as stored).
+    /// τ_t = τ; τ_s = 1 under the `teacherOnly` convention (the paper's Eq. 3–4, the default) or τ under `both`
+    /// (Hinton's KD). τ = 1 leaves the targets as stored.
     case fixed(Double)
     /// NormKD (Chi et al. 2023): each side is divided by its own spread, τ_t = T·σ(log p over kept),
     /// τ_s = T·σ(z over the vocabulary). The student's σ depends on z, and the gradient flows through it.
