@@ -96,12 +96,20 @@ class WriteSectionTests(unittest.TestCase):
             open(body, "w").write("| figure | baseline | ratio |\n")
             script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_section.py")
             run = subprocess.run([sys.executable, script, "--section", "demo", "--command", "Tools/bench-demo",
-                                  "--body", body, "--doc", doc], capture_output=True, text=True)
+                                  "--body", body, "--doc", doc], capture_output=True, text=True,
+                                 env={k: v for k, v in os.environ.items() if k != "LOGITSTORE_BENCH_BUILD"})
             self.assertEqual(run.returncode, 0, run.stderr)
             text = open(doc).read()
             self.assertRegex(text, r"- Date: \d{4}-\d\d-\d\d \d\d:\d\d UTC")
             self.assertRegex(text, r"- Commit: [0-9a-f]{12} on ")
             self.assertIn("- CPU: ", text)
+            self.assertIn("- Swift build: release", text)
+            smoke = subprocess.run([sys.executable, script, "--section", "demo", "--command", "Tools/bench-demo",
+                                    "--body", body, "--doc", doc], capture_output=True, text=True,
+                                   env=dict(os.environ, LOGITSTORE_BENCH_BUILD="debug"))
+            self.assertEqual(smoke.returncode, 0, smoke.stderr)
+            self.assertIn("Swift build: debug (LOGITSTORE_BENCH_BUILD=debug): a smoke run", open(doc).read())
+            self.assertEqual(open(doc).read().count("## demo"), 1)
             usage = subprocess.run([sys.executable, script, "--section", "demo"], capture_output=True, text=True)
             self.assertEqual(usage.returncode, 64)
 
