@@ -42,6 +42,12 @@ the baseline measured in the same run beside it, on the machine, commit and date
 """
 
 
+def read_text(path, errors="strict"):
+    """The whole text of a file, closed again at once."""
+    with open(path, encoding="utf-8", errors=errors) as f:
+        return f.read()
+
+
 class BenchSectionError(Exception):
     """A one-line, user-facing reason why the section could not be written."""
 
@@ -51,7 +57,7 @@ class BenchSectionError(Exception):
 def read_cpuinfo(path="/proc/cpuinfo"):
     """Returns the list of per-processor key/value dicts of /proc/cpuinfo (empty when it cannot be read)."""
     try:
-        text = open(path, encoding="utf-8", errors="replace").read()
+        text = read_text(path, errors="replace")
     except OSError:
         return []
     processors = []
@@ -156,7 +162,7 @@ def torch_version():
     if spec is None or not spec.origin:
         return None
     try:
-        text = open(os.path.join(os.path.dirname(spec.origin), "version.py"), encoding="utf-8").read()
+        text = read_text(os.path.join(os.path.dirname(spec.origin), "version.py"))
     except OSError:
         return None
     match = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
@@ -196,7 +202,7 @@ def machine_lines(cpuinfo_path="/proc/cpuinfo"):
     lines = [f"CPU: {model}, {cores}, SIMD {simd}"]
     lines += blas_lines()
     try:
-        load = open("/proc/loadavg").read().split()[:3]
+        load = read_text("/proc/loadavg").split()[:3]
         lines.append(f"Load average when written (1/5/15 min): {' / '.join(load)}")
     except OSError:
         pass
@@ -285,7 +291,7 @@ def write_section(doc, name, command, body, machine=None, commit=None, date=None
     with open(os.path.join(directory, ".bench-section.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            document = open(doc, encoding="utf-8").read()
+            document = read_text(doc)
         except FileNotFoundError:
             document = ""
         updated = replace_section(document, name, section)
@@ -318,7 +324,7 @@ def main(argv=None):
     if not (args.section and args.command is not None and args.body):
         parser.error("--section, --command and --body are required")
     try:
-        body = sys.stdin.read() if args.body == "-" else open(args.body, encoding="utf-8").read()
+        body = sys.stdin.read() if args.body == "-" else read_text(args.body)
     except OSError as error:
         print(f"bench_section: cannot read body {args.body}: {error.strerror}", file=sys.stderr)
         return 1
