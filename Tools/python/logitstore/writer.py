@@ -33,10 +33,13 @@ def parse_policy(spec, top_p=0.95, top_k=100, temperature=1.0, sample_seed=0):
     parts = str(spec).split(":")
     try:
         if parts[0] == "top-p-k" and len(parts) == 3:
-            return policies.top_p_k(float(parts[1]), int(parts[2]), temperature)
+            p, k = float(parts[1]), int(parts[2])
+            return policies.top_p_k(p, k, temperature)
         if parts[0] == "sample" and len(parts) in (2, 3):
-            ts = float(parts[2]) if len(parts) == 3 else 1.0
-            return policies.sample(int(parts[1]), ts, sample_seed, temperature)
+            n, ts = int(parts[1]), (float(parts[2]) if len(parts) == 3 else 1.0)
+            return policies.sample(n, ts, sample_seed, temperature)
+    except InvalidInputError:
+        raise
     except ValueError:
         pass
     raise InvalidInputError(f"policy must be top-p-k:P:K or sample:N[:TS], got {spec!r}")
