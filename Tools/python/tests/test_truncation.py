@@ -79,6 +79,22 @@ def test_ties_break_by_lower_id(rng):
         assert got.ids[off[2]:off[3]].tolist() == [56, 57, 58, 59, 60, 61, 62, 63, 48, 49]
 
 
+def test_signed_zeros_order_like_their_bits():
+    # +0 ranks above -0 (Swift orders by the float bit pattern), including across the cut.
+    V = 40
+    x = np.full((2, V), -5.0, np.float32)
+    x[0, [2, 5]] = [-0.0, 0.0]
+    x[1, [3, 7, 9]] = [-0.0, -0.0, 0.0]
+    for k in (1, 2, 3):
+        got = top_p_k_numpy(x, V, 1.0, k, record_targets=False)
+        off = np.concatenate(([0], np.cumsum(got.counts)))
+        assert got.ids[off[0]:off[1]].tolist() == [5, 2, 0][:k]
+        assert got.ids[off[1]:off[2]].tolist() == [9, 3, 7][:k]
+        torch = pytest.importorskip("torch")
+        gt = top_p_k_torch(torch.from_numpy(x), V, 1.0, k, record_targets=False)
+        assert gt.ids.tolist() == got.ids.tolist()
+
+
 def test_padded_columns_are_ignored_and_target_logprobs(rng):
     V, W = 100, 110
     x = random_logits(rng, 6, W)
