@@ -20,6 +20,8 @@ from .layout import (BLOCK_HEADER_SIZE, CODEC_LZ4, CODEC_NONE, CODEC_ZSTD, COUNT
 from .stream_descriptor import StreamDescriptor
 
 _FLOAT16_ONE = 0x3C00
+#: float32 value of every float16 bit pattern from +0 to 1 (a table lookup beats numpy's float16 conversion).
+_F16_TO_F32 = np.arange(_FLOAT16_ONE + 1, dtype=np.uint16).view(np.float16).astype(np.float32)
 
 
 @dataclass
@@ -146,7 +148,8 @@ def decode(buf, file, block, entry, vocab_size, top_k, expect_targets, id_table,
     probs = values[PROBS].astype(np.uint16, copy=False)
     if positions and int(tokens.max()) >= vocab_size:
         raise bad(f"token {int(tokens.max())} is not below the vocabulary size {vocab_size}")
-    if entries and int(ids.max()) >= vocab_size:
+    rank_coded = any(d.type == IDS and d.filter == FILTER_RANK_SHUFFLE for d, _ in descriptors)
+    if entries and not rank_coded and int(ids.max()) >= vocab_size:  # π maps ranks to ids < V
         raise bad(f"id {int(ids.max())} is not below the vocabulary size {vocab_size}")
     counts = counts.astype(np.int64)
     if int(counts.min()) < 1 or int(counts.max()) > top_k:
@@ -197,6 +200,7 @@ def _check_probs(bits, counts, bad):
     rising[starts[1:] - 1] = False  # a new position may start higher
     if rising.any():
         raise bad("kept probabilities of a position are not non-increasing")
-    sums = np.add.reduceat(bits.view(np.float16).astype(np.float32), starts)  # error << n·2^-11
+    values = np.take(_F16_TO_F32, bits.astype(np.intp), mode="clip")  # bits <= 0x3C00 (checked above)
+    sums = np.add.reduceat(values, starts)  # float32 summation error << n·2^-11
     if (sums > 1 + counts * 2.0 ** -11).any():
         raise bad("kept probabilities of a position sum to more than 1 + n·2^-11")

@@ -32,9 +32,10 @@ def _unshuffle(raw, n, width):
     if width == 1:
         return b
     dt = _UINT[width]
-    v = b[:n].astype(dt)
-    for k in range(1, width):
-        v |= b[k * n:(k + 1) * n].astype(dt) << dt.type(8 * k)
+    v = b[(width - 1) * n:].astype(dt)
+    for k in range(width - 2, -1, -1):
+        v <<= dt.type(8)
+        v |= b[k * n:(k + 1) * n]
     return v
 
 
@@ -74,4 +75,4 @@ def ranks_to_ids(ranks, id_of_rank):
     """ids = π(rank) for a rank+shuffle stream; None when a rank is outside the permutation (a corrupt stream)."""
     if ranks.size and int(ranks.max()) >= id_of_rank.size:
         return None
-    return np.take(id_of_rank, ranks)
+    return np.take(id_of_rank, ranks.astype(np.intp), mode="clip")  # in range (checked); intp indices are fastest
