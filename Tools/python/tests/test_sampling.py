@@ -28,34 +28,45 @@ def reference_uniforms(key, n):
 
 
 def reference(x, V, pol, writer_id, ordinal):
-    """Per row: (ids, float16 probs) by the definition, with plain Python floats."""
+    """Per row: (ids, float16 probs) by the definition, with plain Python floats and a linear scan."""
     rows = []
+    inv_t = np.float32(1 / pol["temperature"])
     for j, row in enumerate(x):
-        s = [float(np.float32(v) * np.float32(1 / pol["temperature"])) for v in row[:V]]
+        s = [float(np.float32(v) * inv_t) for v in row[:V]]
         m = max(s)
-        e = [math.exp(v - m) for v in s]
-        z = sum(e)
-        p = [v / z for v in e]
-        r = [v ** (1 / pol["sample_temperature"]) for v in p]
+        d = [v - m for v in s]
+        r = [math.exp(v * (1 / pol["sample_temperature"])) for v in d]
         C, acc = [], 0.0
         for v in r:
             acc += v
             C.append(acc)
         key = xxhash.xxh3_64_intdigest(writer_id.encode() + struct.pack("<QQ", ordinal, j), seed=pol["seed"])
+        last = max(i for i in range(V) if r[i] > 0)
         counts = {}
         for u in reference_uniforms(key, pol["samples"]):
             t = u * C[-1]
-            i = next(i for i, c in enumerate(C) if c > t)
+            i = next((i for i, c in enumerate(C) if c > t), last)
             counts[i] = counts.get(i, 0) + 1
         if pol["weights"] == "counts":
             w = {i: float(c) for i, c in counts.items()}
         else:
-            w = {i: c * p[i] / (r[i] / C[-1]) for i, c in counts.items()}
-        total = sum(w[i] for i in sorted(w))
+            w = {i: c * math.exp(d[i] * (1 - 1 / pol["sample_temperature"])) for i, c in counts.items()}
+        total = 0.0
+        for i in sorted(w):
+            total += w[i]
         probs = {i: np.float16(w[i] / total) for i in w}
         order = sorted(w, key=lambda i: (-float(probs[i]), i))
         rows.append((order, [probs[i] for i in order]))
     return rows
+
+
+def test_pinned_rng_vectors():
+    # Agreed with the Swift sampler (notes, 12:02): key = XXH3-64(seed; writer ‖ u64le ordinal ‖ u64le position).
+    k = position_keys("w0", 0, 1, 0)[0]
+    assert int(k) == 0xC29D562AD71240D9
+    assert reference_uniforms(int(k), 1)[0] == 0.44471565579440575
+    assert uniforms(np.array([k]), 1)[0, 0] == 0.44471565579440575
+    assert int(position_keys("dump-a", 7, 4, 12345)[3]) == 0x0CCEBCDC884C8515
 
 
 def split(rows):
@@ -85,7 +96,7 @@ def test_sampled_rows_match_reference(rng, samples, ts, temperature, backend):
     want = reference(x, V, pol, "w7", 5)
     same = [g[0] == w[0] and all(abs(np.float16(a).view(np.int16) - np.float16(b).view(np.int16)) <= 1
                                  for a, b in zip(g[1], w[1])) for g, w in zip(got, want)]
-    assert np.mean(same) >= 0.95  # differences only where u·C_V lies within rounding of a boundary
+    assert np.mean(same) >= 0.97  # differences only where u·C_V lies within rounding of a boundary
     for ids, probs in got:
         assert 1 <= len(ids) <= samples and len(set(ids)) == len(ids)
         s = sum(float(p) for p in probs)
