@@ -8,7 +8,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-VECTORS = os.path.join(REPO, "Spec", "vectors")
+VECTORS = os.environ.get("LOGITSTORE_VECTORS") or os.path.join(REPO, "Spec", "vectors")
 
 
 def swift_bin():

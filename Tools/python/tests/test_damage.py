@@ -184,6 +184,17 @@ def _reserved(blk):
     blk[2] = 1
 
 
+def _dup_first_ids(blk):
+    _, pay, w = _streams(blk)[3]
+    blk[pay + w:pay + 2 * w] = blk[pay:pay + w]
+
+
+def _required_target_stream(blk):
+    # Give the (non-empty) target stream's descriptor the required flag: stream 5 MUST have it clear.
+    off, _, _ = _streams(blk)[5]
+    blk[off + 2] = 1
+
+
 def _both_probs(value):
     def edit(blk):
         _, pay, _ = _streams(blk)[4]
@@ -204,6 +215,7 @@ def _both_probs(value):
     (_swap_descriptors, "ascending type order"),
     (_clear_required, "required flag"),
     (_reserved, "reserved"),
+    (_required_target_stream, "required flag set"),
 ])
 def test_structural_block_damage_with_valid_checksums(tmp_path, rng, edit, match):
     build(tmp_path / "s", rng, plain=True)
@@ -235,4 +247,24 @@ def test_overlapping_blocks_in_index(tmp_path, rng):
     struct.pack_into("<Q", data, t.index_offset + 64 + 48, int(blocks["offset"][0]) + 4)
     fix_index(tmp_path / "s", data, t)
     with pytest.raises(logitstore.CorruptStoreError, match="block 1: block bytes"):
+        logitstore.open(tmp_path / "s")
+
+
+def test_repeated_id_within_a_position_is_a_verify_error(tmp_path, rng):
+    build(tmp_path / "s", rng, plain=True)
+    rewrite_block(tmp_path / "s", 0, _dup_first_ids)
+    problems = logitstore.open(tmp_path / "s").verify().problems
+    assert any("appears twice" in p for p in problems), problems
+
+
+def test_gap_between_blocks_is_rejected(tmp_path, rng):
+    build(tmp_path / "s", rng, plain=True)
+    p = shard_path(tmp_path / "s")
+    data = bytearray(open(p, "rb").read())
+    t, blocks = index_of(bytes(data))
+    # Shrink block 0's stored size by one: a byte between block 0 and block 1 is then unreferenced.
+    off = t.index_offset + 64 + 24
+    struct.pack_into("<I", data, off, struct.unpack_from("<I", data, off)[0] - 1)
+    fix_index(tmp_path / "s", data, t)
+    with pytest.raises(logitstore.CorruptStoreError, match="block 1: block bytes .* contiguously"):
         logitstore.open(tmp_path / "s")

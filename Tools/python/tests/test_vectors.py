@@ -43,6 +43,10 @@ def test_vector_decodes_bit_exactly(name):
             assert r.target_logprobs.view(np.uint32).tolist() == s["target_logprobs_f32_bits"]
         else:
             assert r.target_logprobs is None
+    if "descriptor" in want:
+        from logitstore.format.descriptor import descriptor_bytes
+        assert descriptor_bytes(st.manifest) == want["descriptor"].encode("utf-8")
+        assert f"{st.descriptor_hash:016x}" == want["descriptor_xxh3"]
     report = st.verify()
     assert report.ok, report.problems
     assert report.positions == want["positions"]

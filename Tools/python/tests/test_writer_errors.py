@@ -33,6 +33,7 @@ def rows(**override):
     (dict(target_logprobs=np.array([-1.0, 0.5, np.nan])), "target log-prob 0.5 at position 1 is positive"),
     (dict(target_logprobs=np.array([-1.0])), "3 tokens but 1 target"),
     (dict(ids=np.array([4.0, 5, 6, 7])), "integers"),
+    (dict(ids=np.array([4, 4, 6, 7])), "position 0: id 4 appears twice"),
 ])
 def test_bad_pre_truncated_rows(tmp_path, override, match):
     with logitstore.Writer(tmp_path / "s", vocab_size=V, top_k=3) as w:
@@ -112,3 +113,31 @@ def test_targets_without_stream(tmp_path):
 def test_bad_options(tmp_path, kwargs, match):
     with pytest.raises(logitstore.InvalidInputError, match=match):
         logitstore.Writer(tmp_path / "s", **kwargs)
+
+
+def test_sampled_store_rows_must_be_weights(tmp_path):
+    with logitstore.Writer(tmp_path / "s", vocab_size=V, policy="sample:4") as w:
+        with pytest.raises(logitstore.InvalidInputError, match="sum to"):
+            w.add_sequence([1], ids=[1, 2], probs=[0.5, 0.25], counts=[2])
+        with pytest.raises(logitstore.InvalidInputError, match="float16"):
+            w.add_sequence([1], ids=[1, 2], probs=[0.625, 0.375], counts=[2])
+        w.add_sequence([1, 2], ids=[1, 2, 3], probs=[0.75, 0.25, 1.0], counts=[2, 1])
+    st = logitstore.open(tmp_path / "s")
+    assert st.verify().ok and st.sequence(0).counts.tolist() == [2, 1]
+
+
+def test_nan_target_logprobs_are_written_canonically(tmp_path):
+    odd_nan = np.array([0x7FC00001, 0xFFC00000], np.uint32).view(np.float32)
+    with logitstore.Writer(tmp_path / "s", vocab_size=V) as w:
+        w.add_sequence([1, 2], ids=[1, 2], probs=[0.5, 0.5], counts=[1, 1], target_logprobs=odd_nan)
+    rec = logitstore.open(tmp_path / "s").sequence(0)
+    assert rec.target_logprobs.view(np.uint32).tolist() == [0x7FC00000, 0x7FC00000]
+
+
+def test_stale_manifest_temps_are_removed_under_the_lock(tmp_path):
+    logitstore.Writer(tmp_path / "s", vocab_size=V).close()
+    stale = tmp_path / "s" / ".manifest.json.4242.tmp"
+    stale.write_text("{")
+    w = logitstore.Writer(tmp_path / "s", vocab_size=V)
+    assert not stale.exists()
+    w.close()

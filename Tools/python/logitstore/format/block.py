@@ -142,6 +142,8 @@ def decode(buf, file, block, entry, vocab_size, top_k, expect_targets, id_table,
             continue
         if d.type in REQUIRED_STREAMS and not d.required:
             raise bad(f"stream {d.name} lacks the required flag")
+        if d.type == TARGET_LOGPROBS and d.required:
+            raise bad("stream target_logprobs has the required flag set")
         values[d.type] = _stream(buf, d, offset, positions if d.type in PER_POSITION else entries, bad,
                                  decompressor, id_table)
     tokens, counts, ids = values[TOKENS], values[COUNTS], values[IDS]
@@ -173,6 +175,8 @@ def _stream(buf, d, offset, n, bad, decompressor, id_table):
         raise bad(f"stream {d.name} has invalid width {d.width}")
     if d.raw_size != n * d.width:
         raise bad(f"stream {d.name} raw size {d.raw_size} is not {n} × {d.width}")
+    if d.raw_size == 0 and (d.codec != CODEC_NONE or d.stored_size != 0):
+        raise bad(f"empty stream {d.name} must use codec 0 with stored size 0")
     try:
         raw = decompressor.decompress(buf[offset:offset + d.stored_size], d.codec, d.raw_size)
     except CodecFailure as e:
