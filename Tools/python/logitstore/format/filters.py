@@ -1,0 +1,66 @@
+"""Filters, Spec §4.4.1, vectorised with numpy: none, shuffle, delta+shuffle and rank+shuffle.
+
+Values are unsigned integers stored at a physical width W in {1, 2, 4} bytes, little-endian.
+"""
+import numpy as np
+
+from .layout import FILTER_DELTA_SHUFFLE, FILTER_NONE, FILTER_RANK_SHUFFLE, FILTER_SHUFFLE
+
+_UINT = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+
+
+def width_for(max_value):
+    """The smallest width in {1, 2, 4} that holds `max_value`."""
+    return 1 if max_value <= 0xFF else (2 if max_value <= 0xFFFF else 4)
+
+
+def _shuffle(values, width):
+    """Byte-shuffle of `values` (already of dtype uint{8W}): byte 0 of every element, then byte 1, ..."""
+    if width == 1:
+        return values.tobytes()
+    return np.ascontiguousarray(values.view(np.uint8).reshape(-1, width).T).tobytes()
+
+
+def _unshuffle(raw, n, width):
+    """The n elements (dtype uint{8W}) of byte-shuffled `raw` (exactly n*W bytes)."""
+    b = np.frombuffer(raw, dtype=np.uint8, count=n * width)
+    if width == 1:
+        return b
+    return np.ascontiguousarray(b.reshape(width, n).T).view(_UINT[width]).reshape(n)
+
+
+def encode(values, width, filter_id):
+    """The raw bytes of `values` (unsigned integers that fit in `width` bytes) under `filter_id`.
+    For rank+shuffle the caller passes the ranks already."""
+    v = np.asarray(values).astype(_UINT[width], copy=False)
+    if filter_id == FILTER_NONE:
+        return v.tobytes()
+    if filter_id in (FILTER_SHUFFLE, FILTER_RANK_SHUFFLE):
+        return _shuffle(v, width)
+    if filter_id == FILTER_DELTA_SHUFFLE:
+        prev = np.concatenate((np.zeros(1, dtype=v.dtype), v[:-1]))
+        return _shuffle(prev - v, width)  # (v_{i-1} - v_i) mod 2^(8W): numpy unsigned arithmetic wraps
+    raise ValueError(f"unknown filter {filter_id}")
+
+
+def decode(raw, n, width, filter_id):
+    """The n element values of `raw` (n*W bytes), dtype uint{8W}; rank+shuffle yields ranks (see `ranks_to_ids`)."""
+    if filter_id == FILTER_NONE:
+        v = np.frombuffer(raw, dtype=_UINT[width], count=n)
+    elif filter_id in (FILTER_SHUFFLE, FILTER_RANK_SHUFFLE):
+        v = _unshuffle(raw, n, width)
+    elif filter_id == FILTER_DELTA_SHUFFLE:
+        d = _unshuffle(raw, n, width)
+        # v_i = v_{i-1} - d_i  =>  v_i = -(d_0 + ... + d_i) mod 2^(8W); cumsum in the element dtype wraps.
+        c = np.cumsum(d, dtype=d.dtype)
+        v = np.zeros(1, dtype=d.dtype) - c
+    else:
+        raise ValueError(f"unknown filter {filter_id}")
+    return v
+
+
+def ranks_to_ids(ranks, id_of_rank):
+    """ids = π(rank) for a rank+shuffle stream; None when a rank is outside the permutation (a corrupt stream)."""
+    if ranks.size and int(ranks.max()) >= id_of_rank.size:
+        return None
+    return id_of_rank[ranks]
