@@ -12,12 +12,8 @@ from .plan import EpochPlan, WindowLayout
 
 
 def sequence_offsets(store) -> np.ndarray:
-    """int64[S+1] global position boundaries of the store's sequences."""
-    offsets = getattr(store, "sequence_offsets", None)
-    if offsets is not None:
-        return np.asarray(offsets() if callable(offsets) else offsets, dtype=np.int64)
-    # Fallback for a reader without the index accessor: decode every sequence once.
-    lengths = [len(store.sequence(i).tokens) for i in range(store.num_sequences)]
+    """int64[S+1] global position boundaries of the store's sequences (from the shard indexes, no decoding)."""
+    lengths = np.asarray(store.sequence_lengths(), dtype=np.int64)
     return np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
 
 
