@@ -35,7 +35,8 @@ class DistillationDataset(IterableDataset):
     Each item is one batch (use `DataLoader(ds, batch_size=None)` or `DistillationLoader`), a dict of tensors:
       input_ids int64 [B, T]; labels int64 [B, T] (the next token, −100 at a sequence's last position);
       target_ids int64 [B, T, K], target_probs float32 [B, T, K] zero-padded, target_mask bool [B, T, K];
-      dropped_mass float32 [B, T] when dropped_mass_bucket; batch_index and epoch (ints).
+      dropped_mass float32 [B, T] when dropped_mass_bucket; window_ids int64 [B] (window w starts at global
+      position layout.starts[w]); batch_index and epoch (ints).
     K is top_k when given, else `pad_to` when given, else the batch's largest target count.
 
     Targets come from `Record.targets(top_p, top_k, temperature, dropped_mass_bucket)` (Spec §7.2). When
@@ -119,9 +120,10 @@ class DistillationDataset(IterableDataset):
                 "seq_len": self.seq_len, "drop_last": self.drop_last, "windows": self.layout.count}
 
     def load_state_dict(self, state):
-        """Resumes at `state` (from `state_dict`); refuses a state saved with a different plan."""
+        """Resumes at `state` (from `state_dict`); refuses a state saved with a different plan. The rank is not
+        checked: under DDP every rank is at the same batch, so one rank's saved state resumes them all."""
         mine = self.state_dict()
-        for key in ("seed", "shuffle", "rank", "world_size", "batch_size", "seq_len", "drop_last", "windows"):
+        for key in ("seed", "shuffle", "world_size", "batch_size", "seq_len", "drop_last", "windows"):
             if key in state and state[key] != mine[key]:
                 raise ValueError(f"cannot resume: saved {key} = {state[key]!r}, this dataset has {mine[key]!r}")
         self.epoch = int(state["epoch"])
@@ -179,6 +181,7 @@ class DistillationDataset(IterableDataset):
             "target_ids": torch.from_numpy(tid).view(B, T, width),
             "target_probs": torch.from_numpy(tp).view(B, T, width),
             "target_mask": torch.from_numpy(mask).view(B, T, width),
+            "window_ids": torch.from_numpy(np.asarray(windows, dtype=np.int64).copy()),
         }
         if self.dropped_mass_bucket:
             out["dropped_mass"] = torch.from_numpy(np.stack(dropped) if dropped else np.zeros((0, T), np.float32))
