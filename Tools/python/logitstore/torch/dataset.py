@@ -7,7 +7,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 import logitstore
 
-from .padding import pad_targets
+from .dense_targets import dense_targets
 from .plan import EpochPlan, WindowLayout
 
 
@@ -50,7 +50,7 @@ class DistillationDataset(IterableDataset):
 
     def __init__(self, path, seq_len, batch_size, top_p=1.0, top_k=None, temperature=1.0,
                  dropped_mass_bucket=False, shuffle=True, seed=0, rank=None, world_size=None,
-                 drop_last=False, pad_to=None, verify=True):
+                 drop_last=False, pad_to=None, verify=True, cache_blocks=64):
         super().__init__()
         if int(seq_len) < 1:
             raise ValueError(f"seq_len must be at least 1 (got {seq_len})")
@@ -75,6 +75,7 @@ class DistillationDataset(IterableDataset):
         self.drop_last = bool(drop_last)
         self.pad_to = None if pad_to is None else int(pad_to)
         self.verify = bool(verify)
+        self.cache_blocks = int(cache_blocks)
         self._store = logitstore.open(self.path, verify=self.verify)
         self.layout = WindowLayout.from_sequence_offsets(sequence_offsets(self._store), self.seq_len)
         if self.layout.count == 0:
@@ -91,6 +92,8 @@ class DistillationDataset(IterableDataset):
     def _reader(self):
         if self._store is None:
             self._store = logitstore.open(self.path, verify=self.verify)
+        # Random windows revisit blocks: keep more decoded blocks than the reader's default (about 256 KiB each).
+        self._store.cache_blocks = max(self._store.cache_blocks, self.cache_blocks)
         return self._store
 
     # -- epochs and resume
@@ -150,41 +153,34 @@ class DistillationDataset(IterableDataset):
         B = len(windows)
         input_ids = np.empty((B, T), dtype=np.int64)
         labels = np.full((B, T), -100, dtype=np.int64)
-        offsets, ids, probs, dropped = [np.zeros(1, dtype=np.int64)], [], [], []
-        base = 0
+        counts, ids, probs = [], [], []
         for row, w in enumerate(windows):
             start, end = int(self.layout.starts[w]), int(self.layout.sequence_ends[w])
             stop = min(start + T + 1, end)            # one more position for the last label, inside the sequence
             record = store.read(start, stop)
-            tokens = np.asarray(record.tokens)
+            tokens = record.tokens
             input_ids[row] = tokens[:T]
             labels[row, : len(tokens) - 1] = tokens[1:]
-            o, i, p, d = record.targets(top_p=self.top_p, top_k=self.top_k, temperature=self.temperature,
-                                        dropped_mass_bucket=self.dropped_mass_bucket)
-            o = np.asarray(o, dtype=np.int64)
-            e0, e1 = int(o[0]), int(o[T])
-            offsets.append(o[1:T + 1] - o[0] + base)
-            ids.append(np.asarray(i)[e0:e1])
-            probs.append(np.asarray(p)[e0:e1])
-            if self.dropped_mass_bucket:
-                dropped.append(np.asarray(d, dtype=np.float32)[:T])
-            base += e1 - e0
-        offsets = np.concatenate(offsets)
-        ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.uint32)
-        probs = np.concatenate(probs) if probs else np.zeros(0, dtype=np.float32)
-        counts_max = int(np.diff(offsets).max()) if B else 0
-        width = self.top_k if self.top_k is not None else (self.pad_to if self.pad_to is not None else max(counts_max, 1))
-        tid, tp, mask = pad_targets(offsets, ids, probs, width)
+            e = int(record.offsets[T])
+            counts.append(record.counts[:T])
+            ids.append(record.ids[:e])
+            probs.append(record.probs[:e])
+        width = self.top_k if self.top_k is not None else self.pad_to
+        tid, tp, mask, dropped = dense_targets(
+            np.concatenate(counts), np.concatenate(probs), np.concatenate(ids), store.truncation,
+            top_p=self.top_p, top_k=self.top_k, temperature=self.temperature,
+            dropped_mass_bucket=self.dropped_mass_bucket, width=width)
+        K = tid.shape[1]
         out = {
             "input_ids": torch.from_numpy(input_ids),
             "labels": torch.from_numpy(labels),
-            "target_ids": torch.from_numpy(tid).view(B, T, width),
-            "target_probs": torch.from_numpy(tp).view(B, T, width),
-            "target_mask": torch.from_numpy(mask).view(B, T, width),
+            "target_ids": torch.from_numpy(tid).view(B, T, K),
+            "target_probs": torch.from_numpy(tp).view(B, T, K),
+            "target_mask": torch.from_numpy(mask).view(B, T, K),
             "window_ids": torch.from_numpy(np.asarray(windows, dtype=np.int64).copy()),
         }
         if self.dropped_mass_bucket:
-            out["dropped_mass"] = torch.from_numpy(np.stack(dropped) if dropped else np.zeros((0, T), np.float32))
+            out["dropped_mass"] = torch.from_numpy(dropped).view(B, T)
         return out
 
 
