@@ -29,31 +29,36 @@ def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, tempera
             raise TargetPolicyError("this store holds sampled targets: re-truncation (top_p < 1 or top_k below a "
                                     "stored count) and temperature != 1 are not allowed")
     full = max(stored_max, 1)
-    cols = np.arange(full)[None, :]
-    valid = cols < counts[:, None]
-    p = np.zeros((N, full), dtype=np.float64)
-    p[valid] = probs                                   # row-major order = the entries' order
-    # Running sums over each position's entries, left to right; summed down the transposed copy (columns are
-    # positions) the additions are the same, in the same order, but vectorised across positions.
-    mass_so_far = np.cumsum(np.ascontiguousarray(p.T), axis=0).T
-    rows = np.arange(N)
     k = stored_max if top_k is None else min(int(top_k), stored_max)
+    k = max(k, 1)
+    # Only the first k entries of a position can be kept (n = min(m, k)), so the arithmetic runs on k columns.
+    # Arrays are held transposed, [column, position]: the running sums then add whole rows at a time, in the
+    # same order per position as the left-to-right loop.
+    valid_full = np.arange(full)[None, :] < counts[:, None]
+    p16 = np.zeros((N, full), dtype=np.float16)
+    p16[valid_full] = probs                            # row-major order = the entries' order
+    id_full = np.zeros((N, full), dtype=np.int64)
+    id_full[valid_full] = ids
+    pT = p16[:, :k].T.astype(np.float64)               # [k, N]
+    massT = np.cumsum(pT, axis=0)
+    rows = np.arange(N)
+    colsT = np.arange(k)[:, None]
     if top_p < 1:
-        reached = (mass_so_far >= top_p) & valid
-        m = np.where(reached.any(axis=1), reached.argmax(axis=1) + 1, counts)
+        reachedT = (massT >= top_p) & (colsT < counts[None, :])
+        m = np.where(reachedT.any(axis=0), reachedT.argmax(axis=0) + 1, np.minimum(counts, k))
     else:
         m = counts
     n = np.minimum(m, k)
-    keep = cols < n[:, None]
+    keepT = colsT < n[None, :]
     inv_t = 1.0 / float(temperature)
-    w = p if inv_t == 1 else np.power(p, inv_t)
-    w = np.where(keep, w, 0.0)
+    wT = pT if inv_t == 1 else np.power(pT, inv_t)
+    wT = np.where(keepT, wT, 0.0)
     last = np.maximum(n - 1, 0)
+    kept = np.clip(massT[last, rows], 0.0, 1.0)
     if inv_t == 1:
-        z = mass_so_far[rows, last]                    # Σw = the kept stored mass (same additions)
+        z = massT[last, rows]                          # Σw = the kept stored mass (same additions)
     else:
-        z = np.cumsum(np.ascontiguousarray(w.T), axis=0)[last, rows]
-    kept = np.clip(mass_so_far[rows, last], 0.0, 1.0)
+        z = np.cumsum(wT, axis=0)[last, rows]
     with np.errstate(divide="ignore", invalid="ignore"):
         if dropped_mass_bucket:
             scale = np.ones(N) if inv_t == 1 else np.where(z > 0, kept / z, 0.0)
@@ -62,15 +67,14 @@ def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, tempera
     K = int(width) if width is not None else max(int(n.max()) if N else 1, 1)
     if N and int(n.max()) > K:
         raise ValueError(f"a position keeps {int(n.max())} target entries, more than the padded width {K}")
-    take = min(K, full)
+    take = min(K, k)
+    qT = (wT[:take].astype(np.float32).astype(np.float64) * scale[None, :]).astype(np.float32)
+    qT[~keepT[:take]] = 0.0
     out_probs = np.zeros((N, K), dtype=np.float32)
-    out_probs[:, :take] = (w[:, :take].astype(np.float32).astype(np.float64) * scale[:, None]).astype(np.float32)
-    id_full = np.zeros((N, full), dtype=np.int64)
-    id_full[valid] = ids
+    out_probs[:, :take] = qT.T
     mask = np.zeros((N, K), dtype=bool)
-    mask[:, :take] = keep[:, :take]
+    mask[:, :take] = keepT[:take].T
     out_ids = np.zeros((N, K), dtype=np.int64)
-    out_ids[:, :take] = np.where(keep[:, :take], id_full[:, :take], 0)
-    out_probs[~mask] = 0.0
+    out_ids[:, :take] = np.where(mask[:, :take], id_full[:, :take], 0)
     dropped = (1.0 - kept).astype(np.float32) if dropped_mass_bucket else None
     return out_ids, out_probs, mask, dropped
