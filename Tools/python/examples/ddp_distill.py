@@ -32,6 +32,7 @@ class TinyStudent(nn.Module):
         self.blocks = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
         self.pos = nn.Parameter(torch.zeros(4096, dim))
+        nn.init.normal_(self.embed.weight, std=0.02)
 
     def forward(self, ids):
         T = ids.shape[1]
