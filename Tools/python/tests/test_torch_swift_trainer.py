@@ -56,7 +56,7 @@ def trainer_has_flag(flag):
     return flag in r.stdout + r.stderr
 
 
-def swift_step_one(d, name, kind, tau, bucket, alpha, temperature_on):
+def swift_step_one(d, name, kind, tau, bucket, alpha, temperature_on, tau_squared=False):
     args = ["train", "--store", d / "store", "--config", d / "student.json", "--out", d / name, "--kd-loss", kind,
             "--temperature", tau, "--alpha", alpha, "--lr", "1e-30", "--lr-min", "0", "--weight-decay", "0",
             "--batch-size", S, "--seq-len", T, "--max-tokens", S * T, "--seed", 5]
@@ -64,12 +64,14 @@ def swift_step_one(d, name, kind, tau, bucket, alpha, temperature_on):
         args.append("--dropped-mass-bucket")
     if temperature_on is not None:
         args += ["--kd-temperature-on", temperature_on]
+    if tau_squared:
+        args.append("--tau-squared")
     run(*args)
     first = (d / name / "log.jsonl").read_text().splitlines()[0]
     return json.loads(first)
 
 
-def torch_step_one(d, name, kind, tau, bucket, temperature_on):
+def torch_step_one(d, name, kind, tau, bucket, temperature_on, tau_squared=False):
     e = d / "export"
     tokens, lengths = np.load(e / "tokens.npy"), np.load(e / "sequence_lengths.npy")
     counts = np.load(e / "counts.npy").astype(np.int64)
@@ -93,7 +95,7 @@ def torch_step_one(d, name, kind, tau, bucket, temperature_on):
     with torch.no_grad():
         logits = torch.cat([hf.forward(weights, config, torch.from_numpy(tokens[a:b].astype(np.int64)))
                             for a, b in zip(starts[:-1], starts[1:])])
-    kd = kd_loss(logits, batch, kind=kind, temperature=tau, temperature_on=temperature_on)
+    kd = kd_loss(logits, batch, kind=kind, temperature=tau, temperature_on=temperature_on, tau_squared=tau_squared)
     return float(lm_loss(logits, batch)), float(kd)
 
 
@@ -114,3 +116,14 @@ def test_step_one_loss_equals_swift_trainer(swift_store, kind, tau, bucket, alph
         assert ce == pytest.approx(log["lm_ce"], rel=2e-5, abs=2e-6)
         assert kd == pytest.approx(log["kd"], rel=2e-4, abs=2e-6)
         assert (1 - alpha) * ce + alpha * kd == pytest.approx(log["loss"], rel=2e-4, abs=2e-6)
+
+
+def test_tau_squared_equals_swift_trainer(swift_store):
+    if not trainer_has_flag("--tau-squared"):
+        pytest.skip("this Swift trainer has no --tau-squared yet")
+    for conv in ("teacher", "both"):
+        name = f"run-tau2-{conv}"
+        log = swift_step_one(swift_store, name, "kld", 2.0, True, 0.6, conv, tau_squared=True)
+        ce, kd = torch_step_one(swift_store, name, "kld", 2.0, True, conv, tau_squared=True)
+        assert kd == pytest.approx(log["kd"], rel=2e-4, abs=2e-6)
+        assert 0.4 * ce + 0.6 * kd == pytest.approx(log["loss"], rel=2e-4, abs=2e-6)
