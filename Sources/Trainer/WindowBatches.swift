@@ -92,7 +92,7 @@ public final class WindowSource {
             let n = reader.sequenceRange(index).count / seqLen
             if n == 0 { continue }
             let record = try reader.sequence(index)
-            let targets = targetOptions.map { record.targets($0) }
+            let targets = try targetOptions.map { try record.targets($0) }
             current = (record, targets, n)
             window = 0
             return

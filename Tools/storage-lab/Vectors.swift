@@ -15,6 +15,8 @@ enum Vectors {
         let targets: Bool
         let fromLogits: Bool
         var plainIds = false
+        /// A sampled-policy store (counts weights, N = 64) instead of top-p-k.
+        var sampled = false
     }
 
     static let specs = [
@@ -23,7 +25,55 @@ enum Vectors {
         Spec(name: "lz4", description: "LZ4 with the target-log-prob stream", codec: .lz4, targets: true, fromLogits: false),
         Spec(name: "none", description: "no compression (filters only), ids byte-shuffled without an id table, no target-log-prob stream", codec: .none, targets: false, fromLogits: false, plainIds: true),
         Spec(name: "from-logits", description: "written from float32 logits rows (vocab 40, top-p 0.8, top-k 6); logits included", codec: .zstd(level: 3), targets: true, fromLogits: true),
+        Spec(name: "sample", description: "sampled policy sample:64 (counts weights): per position the distinct ids of 64 draws, by descending count (ties: lower id), probabilities count/64", codec: .zstd(level: 3), targets: true, fromLogits: false, sampled: true),
     ]
+
+    /// Unnormalised weights shaped like a language model's next-token distribution: ids in random order, weight
+    /// (1 + rank)^(−a) with a random exponent a in [0.8, 3.3] (flat to peaked) and ±10 % noise.
+    static func zipfWeights(_ rng: inout SplitMix64, vocab: Int) -> [Double] {
+        let a = 0.8 + Double(rng.next(below: 2501)) / 1000
+        var ids = Array(0..<vocab)
+        for i in stride(from: vocab - 1, to: 0, by: -1) { ids.swapAt(i, Int(rng.next(below: UInt64(i + 1)))) }
+        var w = [Double](repeating: 0, count: vocab)
+        for (rank, id) in ids.enumerated() {
+            w[id] = Foundation.pow(Double(1 + rank), -a) * (0.9 + Double(rng.next(below: 201)) / 1000)
+        }
+        return w
+    }
+
+    /// A realistic truncated row: softmax of random logits over the whole vocabulary (double precision), sorted by
+    /// probability descending (ties: lower id), the shortest prefix reaching top-p, then at most top-k, as float16.
+    /// Its kept probabilities sum to at most 1 (up to float16 rounding), as a real truncated softmax does.
+    static func truncatedRow(_ rng: inout SplitMix64, vocab: Int, policy: TruncationPolicy) -> ([UInt32], [Float16]) {
+        let w = zipfWeights(&rng, vocab: vocab)
+        let z = w.reduce(0, +)
+        let order = (0..<vocab).sorted { w[$0] != w[$1] ? w[$0] > w[$1] : $0 < $1 }
+        var ids: [UInt32] = [], probs: [Float16] = []
+        var mass = 0.0
+        for i in order where ids.count < policy.topK {
+            let q = w[i] / z
+            ids.append(UInt32(i)); probs.append(Float16(q)); mass += q
+            if mass >= policy.topP { break }
+        }
+        return (ids, probs)
+    }
+
+    /// A sampled row: `n` draws from a random peaked distribution; the distinct ids by descending count (ties: lower
+    /// id) with probability count/n. (Built here directly; the normative RNG of Spec §1.3 is not involved.)
+    static func sampledRow(_ rng: inout SplitMix64, vocab: Int, n: Int) -> ([UInt32], [Float16]) {
+        let w = zipfWeights(&rng, vocab: vocab)
+        var cumulative: [Double] = []
+        var c = 0.0
+        for x in w { c += x; cumulative.append(c) }
+        var counts: [Int: Int] = [:]
+        for _ in 0..<n {
+            let u = Double(rng.next(below: 1 << 53)) * 0x1p-53 * c
+            let i = cumulative.firstIndex { $0 > u } ?? vocab - 1
+            counts[i, default: 0] += 1
+        }
+        let drawn = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        return (drawn.map { UInt32($0.key) }, drawn.map { Float16(Double($0.value) / Double(n)) })
+    }
 
     static func generate(outDir: String) throws {
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
@@ -31,11 +81,22 @@ enum Vectors {
         print("wrote \(specs.count) vectors to \(outDir)")
     }
 
+    /// The manifest's `truncation` object as JSON values.
+    static func truncationJSON(_ p: TruncationPolicy) -> [String: Any] {
+        var o: [String: Any] = ["policy": p.kind.rawValue, "top_p": p.topP, "top_k": p.topK, "temperature": p.temperature]
+        if let n = p.samples { o["samples"] = n }
+        if let t = p.sampleTemperature { o["sample_temperature"] = t }
+        if let s = p.seed { o["seed"] = Int(s) }
+        if let w = p.weights { o["weights"] = w.rawValue }
+        return o
+    }
+
     static func write(_ spec: Spec, outDir: String) throws {
         let dir = outDir + "/" + spec.name
         try? FileManager.default.removeItem(atPath: dir)
         let vocab = spec.fromLogits ? 40 : 300
-        let policy = spec.fromLogits ? TruncationPolicy(topP: 0.8, topK: 6) : TruncationPolicy(topP: 0.95, topK: 12)
+        let policy = spec.sampled ? TruncationPolicy.sample(samples: 64, sampleTemperature: 1, seed: 0)
+            : spec.fromLogits ? TruncationPolicy(topP: 0.8, topK: 6) : TruncationPolicy(topP: 0.95, topK: 12)
         var options = WriterOptions(vocabSize: vocab, policy: policy,
                                     teacher: TeacherIdentity(name: "spec-vector", weightsHash: "none", tokenizerHash: "none"),
                                     codec: spec.codec, writerID: "v", shardTargetBytes: 1200, blockTargetBytes: 1024,
@@ -56,15 +117,10 @@ enum Vectors {
                 var rows = TruncatedRows()
                 if spec.targets { rows.targetLogprobs = [] }
                 for j in 0..<n {
-                    let c = Int(rng.next(below: UInt64(policy.topK))) + 1
-                    var used = Set<UInt32>()
-                    var p = Float(rng.next(below: 600)) / 1000 + 0.3
-                    for _ in 0..<c {
-                        var id: UInt32
-                        repeat { id = UInt32(rng.next(below: UInt64(vocab))) } while !used.insert(id).inserted
-                        rows.ids.append(id); rows.probs.append(Float16(p)); p *= 0.5 + Float(rng.next(below: 400)) / 1000
-                    }
-                    rows.counts.append(UInt32(c))
+                    let (ids, probs) = spec.sampled ? sampledRow(&rng, vocab: vocab, n: policy.samples!)
+                        : truncatedRow(&rng, vocab: vocab, policy: policy)
+                    rows.ids += ids; rows.probs += probs
+                    rows.counts.append(UInt32(ids.count))
                     if spec.targets { rows.targetLogprobs!.append(j == n - 1 ? .nan : -Float(rng.next(below: 9000)) / 1000) }
                 }
                 try w.append(tokens: tokens, truncated: rows)
@@ -89,7 +145,9 @@ enum Vectors {
         }
         let doc: [String: Any] = [
             "name": spec.name, "description": spec.description, "vocab_size": vocab,
-            "truncation": ["top_p": policy.topP, "top_k": policy.topK, "temperature": policy.temperature],
+            "truncation": truncationJSON(policy),
+            "descriptor": String(decoding: StoreDescriptor.bytes(of: r.manifest), as: UTF8.self),
+            "descriptor_xxh3": Checksum.hex(r.manifest.descriptorHash),
             "codec": "\(spec.codec)", "target_logprobs": spec.targets,
             "shards": r.shardCount, "positions": r.positionCount, "entries": r.entryCount,
             "sequences": sequences,

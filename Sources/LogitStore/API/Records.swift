@@ -36,6 +36,10 @@ public struct SequenceRecord: Sendable, Equatable {
     public var probs: [Float16]
     /// log p(actual next token), one per position, when the store has that stream (NaN where unknown).
     public var targetLogprobs: [Float]?
+    /// The policy of the store the record was read from (set by `StoreReader`); nil for records built by hand,
+    /// which are treated as top-p-k. `targets(_:)` uses it to refuse re-truncation of sampled targets.
+    /// Not part of `==`.
+    public var truncation: TruncationPolicy?
 
     public init(tokens: [UInt32] = [], offsets: [Int] = [0], ids: [UInt32] = [], probs: [Float16] = [], targetLogprobs: [Float]? = nil) {
         self.tokens = tokens; self.offsets = offsets; self.ids = ids; self.probs = probs; self.targetLogprobs = targetLogprobs

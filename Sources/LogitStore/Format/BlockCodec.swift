@@ -161,16 +161,28 @@ final class BlockDecoder {
 
     deinit { raw.deallocate() }
 
-    /// `idTable` returns the shard's π (rank → id); called only for an ids stream with the rank filter.
+    /// `rawBytes` is the block entry's raw size (it MUST equal Σ of the streams' raw sizes); `maxCount` bounds every
+    /// count (the store's top_k). `idTable` returns the shard's π (rank → id); called only for an ids stream with the
+    /// rank filter.
     /// With `appending`, the block is added after what `out` already holds (a record being assembled:
     /// `out.offsets` has tokens.count + 1 entries ending at ids.count, and `out.targets` is non-nil exactly when
     /// target log-probs are wanted); `positionCount` and `entryCount` are then left alone. Returns whether the
     /// block has a target-log-prob stream.
     @discardableResult
-    func decode(_ bytes: UnsafeRawBufferPointer, file: String, block: Int, positions: Int, entries: Int,
-                vocabSize: Int, idTable: () throws -> [UInt32]?, into out: DecodedBlock, appending: Bool = false) throws -> Bool {
+    func decode(_ bytes: UnsafeRawBufferPointer, file: String, block: Int, positions: Int, entries: Int, rawBytes: Int,
+                maxCount: Int, vocabSize: Int, idTable: () throws -> [UInt32]?, into out: DecodedBlock, appending: Bool = false) throws -> Bool {
         func bad(_ s: String) -> StoreError { .corrupt(file: file, block: block, detail: s) }
         let infos = try parseStreamTable(bytes, file: file, block: block, positions: positions, entries: entries)
+        var previousType = 0
+        var rawSum = 0
+        for info in infos {
+            guard Int(info.type) > previousType else {
+                throw bad("stream \(info.name) is out of order or repeated (stream types must be strictly ascending)")
+            }
+            previousType = Int(info.type)
+            rawSum += info.rawBytes
+        }
+        guard rawSum == rawBytes else { throw bad("streams' raw sizes sum to \(rawSum), the block entry says \(rawBytes)") }
         var seen = Set<UInt16>()
         // Where this block's values start in out's arrays (0 unless appending).
         let pBase = appending ? out.tokens.count : 0
@@ -195,9 +207,13 @@ final class BlockDecoder {
             guard let filter = FilterID(rawValue: info.filter) else { throw bad("stream \(type) has unknown filter \(info.filter)") }
             guard filter != .rankShuffle || type == .ids else { throw bad("stream \(type) uses the rank filter, which only ids may use") }
             guard let codec = CodecID(rawValue: info.codec) else { throw bad("stream \(type) has unknown codec \(info.codec)") }
+            guard info.required == type.required else {
+                throw bad("stream \(type) has the required flag \(info.required ? "set" : "clear"); it must be \(type.required ? "set" : "clear")")
+            }
             let validWidth = type == .probs ? info.width == 2 : (type == .targetLogprobs ? info.width == 4 : [1, 2, 4].contains(info.width))
             guard validWidth else { throw bad("stream \(type) has invalid width \(info.width)") }
             guard info.rawBytes == n * info.width else { throw bad("stream \(type) raw size \(info.rawBytes) is not \(n) × \(info.width)") }
+            guard info.rawBytes > 0 || codec == .none else { throw bad("empty stream \(type) must use codec 0 (none)") }
             if info.rawBytes > rawCapacity {
                 raw.deallocate(); rawCapacity = info.rawBytes; raw = .allocate(byteCount: rawCapacity, alignment: 64)
             }
@@ -209,7 +225,13 @@ final class BlockDecoder {
             switch type {
             case .tokens:
                 resize(&out.tokens, pBase + n)
-                out.tokens.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress! + pBase) }
+                let maxToken = out.tokens.withUnsafeMutableBufferPointer { b -> UInt32 in
+                    Filters.decode(r, count: n, width: info.width, filter: filter, into: b.baseAddress! + pBase)
+                    var m: UInt32 = 0
+                    for v in b[pBase...] { m = Swift.max(m, v) }
+                    return m
+                }
+                if n > 0 && Int(maxToken) >= vocabSize { throw bad("token \(maxToken) is not below the vocabulary size \(vocabSize)") }
             case .counts:
                 resize(&counts, n)
                 counts.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress!) }
@@ -249,14 +271,20 @@ final class BlockDecoder {
         for t in StreamType.allCases where t.required && !seen.contains(t.rawValue) {
             throw bad("required stream \(t) is missing")
         }
-        // Counts → offsets, checked against the entry count.
+        // Counts → offsets, checked against the entry count; every count is in 1...maxCount.
         resize(&out.offsets, pBase + positions + 1)
+        var outOfRange: UInt32? = nil
         let total = out.offsets.withUnsafeMutableBufferPointer { o -> Int in
             var s = 0
             o[pBase] = eBase
-            for j in 0..<positions { s += Int(counts[j]); o[pBase + j + 1] = eBase + s }
+            for j in 0..<positions {
+                let c = counts[j]
+                if c == 0 || Int(c) > maxCount { outOfRange = c }
+                s += Int(c); o[pBase + j + 1] = eBase + s
+            }
             return s
         }
+        if let c = outOfRange { throw bad("a position keeps \(c) entries; counts must be in 1...\(maxCount) (top_k)") }
         guard total == entries else { throw bad("counts sum to \(total), the block holds \(entries) entries") }
         return seen.contains(StreamType.targetLogprobs.rawValue)
     }

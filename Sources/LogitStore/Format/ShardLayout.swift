@@ -1,10 +1,10 @@
-/// Fixed numbers of the shard format, version 1 (Spec/FORMAT.md is the normative text).
+/// Fixed numbers of the shard format, version 2 (Spec/FORMAT.md is the normative text).
 public enum ShardLayout {
     /// First 8 bytes of every shard: 0x89 'L' 'G' 'S' CR LF 0x1A LF.
     public static let headerMagic: [UInt8] = [0x89, 0x4C, 0x47, 0x53, 0x0D, 0x0A, 0x1A, 0x0A]
     /// Last 8 bytes of every shard: ASCII "LGSINDEX".
     public static let trailerMagic: [UInt8] = Array("LGSINDEX".utf8)
-    public static let versionMajor: UInt16 = 1
+    public static let versionMajor: UInt16 = 2
     public static let versionMinor: UInt16 = 0
     public static let headerSize = 32
     public static let trailerSize = 32

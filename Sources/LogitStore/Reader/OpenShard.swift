@@ -14,7 +14,8 @@ final class OpenShard {
     /// π (rank → id), decoded on first use.
     private var idOfRank: [UInt32]?
 
-    init(path: String, name: String, entry: Manifest.ShardEntry, vocabSize: Int, verifyIndex: Bool) throws {
+    /// Opens and checks the shard; `descriptorHash` is the manifest's store descriptor hash (header offset 24).
+    init(path: String, name: String, entry: Manifest.ShardEntry, vocabSize: Int, descriptorHash: UInt64, verifyIndex: Bool) throws {
         self.name = name
         file = try MappedFile(path: path)
         func bad(_ s: String) -> StoreError { .corrupt(file: name, block: nil, detail: s) }
@@ -26,10 +27,15 @@ final class OpenShard {
         var h = ByteCursor(file.base, count: size)
         guard h.bytes(8)! == ShardLayout.headerMagic else { throw bad("bad magic at file start (not a logitstore shard)") }
         let major = h.read(UInt16.self)!, _ = h.read(UInt16.self)!, flags = h.read(UInt32.self)!
-        let vocab = h.read(UInt64.self)!, reserved = h.read(UInt64.self)!
-        guard major == ShardLayout.versionMajor else { throw StoreError.incompatible("\(name) has shard format major version \(major); this reader reads version 1") }
-        guard flags == 0, reserved == 0 else { throw bad("reserved header bits are not zero") }
+        let vocab = h.read(UInt64.self)!, descriptor = h.read(UInt64.self)!
+        guard major == ShardLayout.versionMajor else {
+            throw StoreError.incompatible("\(name) has shard format version \(major); this reader reads version \(ShardLayout.versionMajor) only")
+        }
+        guard flags == 0 else { throw bad("reserved header flags are not zero") }
         guard vocab == UInt64(vocabSize) else { throw bad("shard vocabulary \(vocab) differs from the manifest's \(vocabSize)") }
+        guard descriptor == descriptorHash else {
+            throw bad("manifest does not match shard \(name): its store descriptor hash is \(Checksum.hex(descriptor)), the manifest's is \(Checksum.hex(descriptorHash)) (a store-level field of manifest.json was changed)")
+        }
 
         var t = ByteCursor(file.base, count: size, offset: size - ShardLayout.trailerSize)
         let io = t.read(UInt64.self)!, il = t.read(UInt64.self)!, isum = t.read(UInt64.self)!
@@ -59,8 +65,8 @@ final class OpenShard {
         if tl == 0 {
             guard to == 0, tsum == 0 else { throw bad("id table offset/checksum set without a table") }
         } else {
-            guard to >= UInt64(ShardLayout.headerSize), tl >= UInt64(ShardLayout.idTableHeaderSize), to <= io, tl <= io - to else {
-                throw bad("id table [\(to), +\(tl)) does not fit before the index")
+            guard to >= UInt64(ShardLayout.headerSize), tl >= UInt64(ShardLayout.idTableHeaderSize), to <= io, tl == io - to else {
+                throw bad("id table [\(to), +\(tl)) does not end at the index offset \(io)")
             }
         }
         idTableRange = Int(to)..<Int(to + tl)
@@ -72,15 +78,17 @@ final class OpenShard {
                                entryCount: c.read(UInt32.self)!, checksum: c.read(UInt64.self)!)
             func badBlock(_ s: String) -> StoreError { .corrupt(file: name, block: b, detail: s) }
             let limit = tl == 0 ? io : to
-            guard e.offset >= end, e.offset <= limit, UInt64(e.storedBytes) <= limit - e.offset else {
-                throw badBlock("block bytes [\(e.offset), +\(e.storedBytes)) overlap or leave the data area [\(end), \(io))")
+            guard e.offset == end, e.offset <= limit, UInt64(e.storedBytes) <= limit - e.offset,
+                  e.storedBytes >= UInt32(ShardLayout.blockHeaderSize) else {
+                throw badBlock("block bytes [\(e.offset), +\(e.storedBytes)) do not follow the previous block (which ends at \(end)) inside the data area ending at \(limit)")
             }
-            guard e.firstPosition == pos, e.firstEntry == ent, e.positionCount > 0 else {
-                throw badBlock("block positions/entries are not contiguous (first position \(e.firstPosition), expected \(pos))")
+            guard e.firstPosition == pos, e.firstEntry == ent, e.positionCount > 0, e.entryCount >= e.positionCount else {
+                throw badBlock("block positions/entries are not contiguous or empty (first position \(e.firstPosition), expected \(pos); \(e.positionCount) positions, \(e.entryCount) entries)")
             }
             pos += UInt64(e.positionCount); ent += UInt64(e.entryCount); end = e.offset + UInt64(e.storedBytes)
             blocks.append(e)
         }
+        guard end == (tl == 0 ? io : to) else { throw bad("\((tl == 0 ? io : to) - end) bytes between the last block and the \(tl == 0 ? "index" : "id table")") }
         guard pos == np, ent == ne else { throw bad("blocks hold \(pos) positions / \(ent) entries, the index says \(np) / \(ne)") }
         var seqs: [SequenceEntry] = []
         seqs.reserveCapacity(Int(ns))
@@ -114,7 +122,7 @@ final class OpenShard {
         guard let codec = CodecID(rawValue: codecRaw), let filter = FilterID(rawValue: filterRaw), filter == .shuffle || filter == .none else {
             throw bad("unknown codec \(codecRaw) or filter \(filterRaw)")
         }
-        guard [1, 2, 4].contains(width), n <= vocabSize, raw == n * width, stored == bytes.count - ShardLayout.idTableHeaderSize else {
+        guard [1, 2, 4].contains(width), n >= 1, n <= vocabSize, n <= entries, raw == n * width, stored == bytes.count - ShardLayout.idTableHeaderSize else {
             throw bad("inconsistent sizes (count \(n), width \(width), raw \(raw), stored \(stored))")
         }
         var rawBytes = [UInt8](repeating: 0, count: raw)
@@ -126,10 +134,10 @@ final class OpenShard {
         rawBytes.withUnsafeBufferPointer { src in
             listed.withUnsafeMutableBufferPointer { Filters.decode(src.baseAddress!, count: n, width: width, filter: filter, into: $0.baseAddress!) }
         }
-        var seen = [Bool](repeating: false, count: vocabSize)
-        for id in listed {
-            guard Int(id) < vocabSize, !seen[Int(id)] else { throw bad("id \(id) is out of range or listed twice") }
-            seen[Int(id)] = true
+        // Distinct and below V, checked on a sorted copy (memory proportional to the table, not to V).
+        let sorted = listed.sorted()
+        for (k, id) in sorted.enumerated() {
+            guard Int(id) < vocabSize, k == 0 || sorted[k - 1] != id else { throw bad("id \(id) is out of range or listed twice") }
         }
         let t = IdTable(listed: listed, vocabSize: vocabSize).idOfRank
         idOfRank = t

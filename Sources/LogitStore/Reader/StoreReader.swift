@@ -44,9 +44,10 @@ public final class StoreReader {
         manifest = try Manifest.load(directory: directory)
         var shards: [OpenShard] = []
         var ps = [0], ss = [0]
+        let descriptorHash = manifest.descriptorHash
         for entry in manifest.shards {
             let s = try OpenShard(path: directory + "/" + entry.file, name: entry.file, entry: entry,
-                                  vocabSize: manifest.vocabSize, verifyIndex: verifyChecksums)
+                                  vocabSize: manifest.vocabSize, descriptorHash: descriptorHash, verifyIndex: verifyChecksums)
             shards.append(s)
             ps.append(ps.last! + s.positions)
             ss.append(ss.last! + s.sequences.count)
@@ -124,6 +125,7 @@ public final class StoreReader {
         record.offsets.append(0)
         record.ids.removeAll(keepingCapacity: true)
         record.probs.removeAll(keepingCapacity: true)
+        record.truncation = manifest.truncation
         if hasTargetLogprobs {
             if record.targetLogprobs == nil { record.targetLogprobs = [] }
             record.targetLogprobs!.removeAll(keepingCapacity: true)
@@ -264,10 +266,13 @@ public final class StoreReader {
         }
         let vocab = vocabSize, verify = verifyChecksums || forceVerify
         let hadTargets = try decoder.decode(bytes, file: sh.name, block: b, positions: Int(e.positionCount), entries: Int(e.entryCount),
-                                            vocabSize: vocab, idTable: { try sh.idTable(vocabSize: vocab, verify: verify) },
+                                            rawBytes: Int(e.rawBytes), maxCount: manifest.truncation.topK, vocabSize: vocab, idTable: { try sh.idTable(vocabSize: vocab, verify: verify) },
                                             into: target, appending: appending)
         if hasTargetLogprobs && !hadTargets {
             throw StoreError.corrupt(file: sh.name, block: b, detail: "target-log-prob stream missing (the manifest says the store has it)")
+        }
+        if !hasTargetLogprobs && hadTargets {
+            throw StoreError.corrupt(file: sh.name, block: b, detail: "block carries the target-log-prob stream but the manifest says target_logprobs false")
         }
         if appending { return }
         if !hasTargetLogprobs { target.targets = nil }

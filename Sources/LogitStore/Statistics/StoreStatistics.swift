@@ -74,7 +74,7 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
         guard maxCount >= 0 else { return [] }
         var out: [(ClosedRange<Int>, Int)] = []
         if entryHistogram.first.map({ $0 > 0 }) ?? false { out.append((0...0, entryHistogram[0])) }
-        let top = maxCount
+        let top = Swift.max(maxCount, topK)  // the display spans 1...top_k; the histogram itself holds only the data's range
         guard top >= 1 else { return out }
         let width = max(1, (top + bins - 1) / bins)
         var lo = 1
@@ -97,7 +97,7 @@ extension StoreReader {
         for s in 0..<shardCount { blocks += shardLayout(s).blocks.count }
 
         // One sequential pass over every position.
-        var histogram = [Int](repeating: 0, count: manifest.truncation.topK + 1)
+        var histogram = [0]  // grown from the data (never sized from the manifest's top_k, which may be huge)
         var massSum = 0.0
         var logprobSum = 0.0
         var logprobCount = 0
@@ -125,7 +125,6 @@ extension StoreReader {
             start = end
             progress?(start, total)
         }
-        while histogram.count > 1, histogram.last == 0, histogram.count > manifest.truncation.topK + 1 { histogram.removeLast() }
 
         let positions = positionCount, entries = entryCount, bytes = breakdown.totalBytes
         let perPos = positions > 0 ? Double(bytes) / Double(positions) : 0

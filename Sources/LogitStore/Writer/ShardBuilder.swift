@@ -42,7 +42,8 @@ final class ShardBuilder {
     private var idTable: IdTable?
     private var rankOfId: [UInt32]?
 
-    init(tempPath: String, vocabSize: Int) throws {
+    /// `descriptorHash`: the store descriptor hash of the manifest the shard will join (header offset 24).
+    init(tempPath: String, vocabSize: Int, descriptorHash: UInt64) throws {
         self.tempPath = tempPath
         self.vocabSize = vocabSize
         fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -52,7 +53,7 @@ final class ShardBuilder {
         h.put(ShardLayout.versionMinor)
         h.put(UInt32(0))
         h.put(UInt64(vocabSize))
-        h.put(UInt64(0))
+        h.put(descriptorHash)
         try emit(h)
     }
 

@@ -34,6 +34,10 @@ public final class StoreWriter {
     private var closed = false
     private var writerLockFD: Int32 = -1
     private var nextTokens: [UInt32?] = []
+    /// Spec §5.1 checks for pre-truncated rows.
+    private var rowRules: PositionRules
+    /// The store descriptor hash of the store's manifest, written into every shard header.
+    private let descriptorHash: UInt64
 
     /// Creates the store (or re-opens it to resume). Refuses a store whose vocabulary, tokenizer, truncation
     /// policy, teacher weights or target-log-prob setting differ from `options`, and a writer id in use by a live writer.
@@ -45,9 +49,7 @@ public final class StoreWriter {
         if let p = options.paddedVocabSize, p < options.vocabSize {
             throw StoreError.invalidInput("padded vocabulary \(p) is smaller than the vocabulary \(options.vocabSize)")
         }
-        let okID = !options.writerID.isEmpty && options.writerID.count <= 64 && !options.writerID.hasPrefix(".")
-            && options.writerID.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
-        guard okID else { throw StoreError.invalidInput("writer id \"\(options.writerID)\" must be 1-64 characters of A-Z a-z 0-9 - _ . not starting with '.'") }
+        guard ManifestSchema.isValidWriterID(options.writerID) else { throw StoreError.invalidInput("writer id \"\(options.writerID)\" must be 1-64 characters of A-Z a-z 0-9 - _ . not starting with '.'") }
         guard options.blockTargetBytes >= 1024, options.blockTargetBytes <= 64 << 20 else {
             throw StoreError.invalidInput("block target must be in 1 KiB...64 MiB, got \(options.blockTargetBytes)")
         }
@@ -71,6 +73,8 @@ public final class StoreWriter {
             close(lockFD)  // the failed init never reaches deinit
             throw error
         }
+        descriptorHash = existing.descriptorHash
+        rowRules = PositionRules(options.policy)
         let own = existing.shards.filter { $0.writerID == options.writerID }
         committedSequenceCount = own.reduce(0) { $0 + $1.sequences }
         nextSerial = (own.compactMap { StoreWriter.serial(of: $0.file, writerID: options.writerID) }.max() ?? -1) + 1
@@ -91,6 +95,7 @@ public final class StoreWriter {
                             paddedVocabSize: options.paddedVocabSize == options.vocabSize ? nil : options.paddedVocabSize,
                             truncation: options.policy, teacher: options.teacher, targetLogprobs: options.recordTargetLogprobs)
         return try DurableFile.withLock(directory: directory) {
+            DurableFile.removeStaleTemporaries(directory: directory, name: Manifest.fileName)
             if FileManager.default.fileExists(atPath: directory + "/" + Manifest.fileName) {
                 let m = try Manifest.load(directory: directory)
                 if let why = m.incompatibility(with: mine) { throw StoreError.incompatible("cannot write to \(directory): \(why)") }
@@ -183,6 +188,7 @@ public final class StoreWriter {
         let kmax = options.policy.topK
         for (j, c) in rows.counts.enumerated() {
             if Int(c) > kmax { throw StoreError.invalidInput("position \(j) keeps \(c) entries, more than top-k \(kmax)") }
+            if c == 0 { throw StoreError.invalidInput("position \(j) keeps no entries (every count must be at least 1)") }
             total += Int(c)
         }
         guard total == rows.ids.count, total == rows.probs.count else {
@@ -190,13 +196,11 @@ public final class StoreWriter {
         }
         var e = 0
         for (j, c) in rows.counts.enumerated() {
-            var prev = Float16.infinity
-            for i in e..<(e + Int(c)) {
-                let id = rows.ids[i], p = rows.probs[i]
-                if Int(id) >= v { throw StoreError.invalidInput("id \(id) at position \(j) is not below the vocabulary size \(v)") }
-                if !(p >= 0 && p <= 1) { throw StoreError.invalidInput("probability \(p) at position \(j) is outside [0, 1]") }
-                if p > prev { throw StoreError.invalidInput("probabilities at position \(j) are not descending (\(prev) then \(p))") }
-                prev = p
+            for id in rows.ids[e..<(e + Int(c))] where Int(id) >= v {
+                throw StoreError.invalidInput("id \(id) at position \(j) is not below the vocabulary size \(v)")
+            }
+            if let why = rowRules.violation(ids: rows.ids[e..<(e + Int(c))], probs: rows.probs[e..<(e + Int(c))]) {
+                throw StoreError.invalidInput("position \(j): \(why)")
             }
             e += Int(c)
         }
@@ -211,8 +215,9 @@ public final class StoreWriter {
         try validate(tokens: tokens, rows: rows, checkRows: checkRows)
         do {
             if shard == nil {
+                guard nextSerial <= 999_999 else { throw StoreError.invalidInput("writer \(options.writerID) has used all 10^6 shard serials; use another writer id") }
                 let tmp = directory + "/.\(options.writerID)-\(String(format: "%06d", nextSerial)).lgs.tmp"
-                shard = try ShardBuilder(tempPath: tmp, vocabSize: options.vocabSize)
+                shard = try ShardBuilder(tempPath: tmp, vocabSize: options.vocabSize, descriptorHash: descriptorHash)
             }
             let s = shard!
             let target = options.blockTargetBytes
@@ -228,7 +233,10 @@ public final class StoreWriter {
                 block.counts.append(UInt32(c))
                 block.ids.append(contentsOf: rows.ids[e..<(e + c)])
                 for i in e..<(e + c) { block.probs.append(rows.probs[i].bitPattern) }
-                if options.recordTargetLogprobs { block.targets!.append((rows.targetLogprobs?[j] ?? .nan).bitPattern) }
+                if options.recordTargetLogprobs {
+                    let t = rows.targetLogprobs?[j] ?? .nan
+                    block.targets!.append(t.isNaN ? Float.nan.bitPattern : t.bitPattern)  // one NaN pattern, 0x7FC00000
+                }
                 e += c
                 if block.logicalBytes >= target { try flushBlock() }
             }
