@@ -19,7 +19,12 @@ def _is_int(x):
 
 
 def _is_number(x):
-    return (isinstance(x, (int, float)) and not isinstance(x, bool)) and math.isfinite(x)
+    if not isinstance(x, (int, float)) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(float(x))
+    except OverflowError:
+        return False
 
 
 def top_p_k(top_p=0.95, top_k=100, temperature=1.0):
@@ -54,7 +59,7 @@ def validate_policy(t, error=InvalidInputError):
             raise error(f"truncation.top_p must be in (0, 1], got {out['top_p']}")
         if not 1 <= out["top_k"] <= MAX_TOP_K:
             raise error(f"truncation.top_k must be in 1...65535, got {out['top_k']}")
-        extra = [k for k in _SAMPLE_KEYS if k in t and t[k] is not None]
+        extra = [k for k in _SAMPLE_KEYS if k in t]
         if extra:
             raise error(f"a top-p-k policy has no {', '.join(extra)}")
         return out

@@ -95,6 +95,16 @@ class Store:
         start = int(self._shard_first[s]) + int(seq["first_position"])
         return start, start + int(seq["length"])
 
+    @property
+    def sequence_offsets(self):
+        """int64 [S + 1]: sequence i covers global positions [offsets[i], offsets[i + 1]) (from the shard indexes,
+        nothing decoded)."""
+        if getattr(self, "_sequence_offsets", None) is None:
+            off = np.zeros(self.num_sequences + 1, dtype=np.int64)
+            np.cumsum(self.sequence_lengths(), out=off[1:])
+            self._sequence_offsets = off
+        return self._sequence_offsets
+
     def sequence_lengths(self):
         """int64 [S]: every sequence's length, in order."""
         if not self.shards:

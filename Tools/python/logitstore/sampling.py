@@ -1,10 +1,12 @@
 """Sampled targets (format v2 policy "sample"): N i.i.d. draws per position from r ∝ p^(1/τs), p = softmax(x/τ),
 with the normative RNG, so that any conforming writer reproduces the draws.
 
-Per position: key = XXH3-64 (seed = manifest seed) of writer_id (UTF-8) ‖ u64 LE sequence ordinal ‖ u64 LE
-position; SplitMix64 from state s = key gives u_j = (z_j >> 11)·2^-53; draw j is the smallest id i with
-C_i > u_j·C_V, C_i = Σ_{j<=i} r_j in double. Distinct ids with counts c_i get w_i = c_i (counts) or c_i·p_i/r_i
-(importance, r normalised); stored prob = float16(w_i / Σw), ordered by prob descending, ties by lower id.
+Per position (0-based within its sequence): key = XXH3-64 (seed = manifest seed) of writer_id (UTF-8) ‖ u64 LE
+sequence ordinal ‖ u64 LE position; SplitMix64 from state s = key gives u_j = (z_j >> 11)·2^-53; draw j is the
+smallest id i with C_i > u_j·C_V, C_i = Σ_{j<=i} r_j in double (the last id with r > 0 if rounding leaves none).
+As the Swift writer: x' = float32 x × float32(1/τ), m = max x', d = double(x') - double(m), r = exp(d/τs).
+Distinct ids with counts c_i get w_i = c_i (counts) or c_i·exp(d_i (1 - 1/τs)) ∝ c_i·p_i/r_i (importance);
+stored prob = float16(w_i / Σw) rounded once from double, ordered by prob descending, ties by lower id.
 """
 import struct
 
@@ -36,38 +38,39 @@ def uniforms(keys, n):
     return (z >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
 
 
-def _weights_to_entries(draws, p_drawn, r_drawn, importance):
-    """Distinct drawn ids per row with their stored float16 probs, ordered by prob descending then id.
-    draws int64 [R, N] (ids), p_drawn / r_drawn float64 [R, N] (p and normalised r of each drawn id)."""
+def _weights_to_entries(draws, d_drawn, ts, importance):
+    """Distinct drawn ids per row with their stored float16 probs, ordered by prob descending then lower id.
+    draws int64 [R, N] (ids); d_drawn float64 [R, N], d = x' - m of each drawn id."""
     R, N = draws.shape
     order = np.argsort(draws, axis=1, kind="stable")
     d = np.take_along_axis(draws, order, axis=1)
     first = np.ones((R, N), dtype=bool)
     first[:, 1:] = d[:, 1:] != d[:, :-1]
-    run_id = np.cumsum(first, axis=1) - 1  # index of the distinct id within its row
+    slot = np.cumsum(first, axis=1) - 1  # index of the distinct id within its row
     distinct = first.sum(axis=1)
     rows = np.repeat(np.arange(R), N)
     c = np.zeros((R, N), dtype=np.float64)
-    np.add.at(c, (rows, run_id.ravel()), 1.0)
+    np.add.at(c, (rows, slot.ravel()), 1.0)
     ids = np.zeros((R, N), dtype=np.int64)
-    ids[rows[first.ravel()], run_id[first]] = d[first]
+    fr, fs = rows[first.ravel()], slot[first]
+    ids[fr, fs] = d[first]
     valid = np.arange(N)[None, :] < distinct[:, None]
     if importance:
-        pr = np.zeros((R, N), dtype=np.float64)
-        ratio = np.take_along_axis(p_drawn / r_drawn, order, axis=1)
-        pr[rows[first.ravel()], run_id[first]] = ratio[first]
-        w = c * pr
+        # w_i = c_i · p_i / r_i ∝ c_i · exp(d_i (1 - 1/τs)); the normalising constants cancel.
+        dd = np.zeros((R, N), dtype=np.float64)
+        dd[fr, fs] = np.take_along_axis(d_drawn, order, axis=1)[first]
+        w = c * np.exp(dd * (1.0 - 1.0 / ts))
     else:
         w = c
-    total = np.where(valid, w, 0.0).sum(axis=1)
-    probs = np.where(valid, w / total[:, None], 0.0).astype(np.float16)
+    w = np.where(valid, w, 0.0)
+    total = np.cumsum(w, axis=1)[:, -1]  # left to right over ascending ids
+    probs = (w / total[:, None]).astype(np.float16)  # rounded once, double -> float16
     bits = probs.view(np.uint16).astype(np.int64)
     key = np.where(valid, (bits << 32) | (0xFFFFFFFF - ids), -1)  # prob descending, then lower id
     o = np.argsort(-key, axis=1, kind="stable")
     ids = np.take_along_axis(ids, o, axis=1)
     probs = np.take_along_axis(probs, o, axis=1)
-    keep = np.arange(N)[None, :] < distinct[:, None]
-    return distinct.astype(np.int64), ids[keep].astype(np.uint32), probs[keep]
+    return distinct.astype(np.int64), ids[valid].astype(np.uint32), probs[valid]
 
 
 def sample_rows(logits, vocab_size, policy, writer_id, ordinal, tokens=None, record_targets=True):
@@ -97,59 +100,55 @@ def sample_rows(logits, vocab_size, policy, writer_id, ordinal, tokens=None, rec
         if is_torch:
             x = x_all[r0:r0 + step, :V].to(torch.float32)
             x = x * float(inv_t) if inv_t != 1 else x
-            xd = x.to(torch.float64)
-            finite = torch.isfinite(x)
-            if not bool(finite.all()):
-                r, c = (int(v) for v in torch.nonzero(~finite)[0])
+            if not bool(torch.isfinite(x).all()):
+                r, c = (int(v) for v in torch.nonzero(~torch.isfinite(x))[0])
                 raise _non_finite(r0 + r, c, float(x_all[r0 + r, c]))
-            m = xd.max(dim=1, keepdim=True).values
-            e = torch.exp(xd - m)
-            z = e.sum(dim=1, keepdim=True)
-            p = e / z
-            r_un = p if ts == 1 else torch.pow(p, 1.0 / ts)
+            m = x.max(dim=1, keepdim=True).values
+            d = x.to(torch.float64) - m.to(torch.float64)
+            r_un = torch.exp(d * (1.0 / ts))
             C = torch.cumsum(r_un, dim=1)
             u = torch.from_numpy(u_all[r0:r0 + x.shape[0]]).to(x.device)
-            target = u * C[:, -1:]
-            draws = torch.searchsorted(C, target, right=True).clamp(max=V - 1)
-            p_d = torch.gather(p, 1, draws)
-            r_d = torch.gather(r_un, 1, draws) / C[:, -1:]
-            draws, p_d, r_d = (a.cpu().numpy() for a in (draws, p_d, r_d))
-            log_z = (m[:, 0] + torch.log(z[:, 0])).cpu().numpy()
-            xn = x.cpu().numpy()
+            draws = torch.searchsorted(C, u * C[:, -1:], right=True)
+            last = (V - 1) - torch.argmax((r_un.flip(1) > 0).to(torch.int8), dim=1, keepdim=True)
+            draws = torch.minimum(draws, last)  # u·C_V at or above every C_i: the last id with r > 0
+            d_d = torch.gather(d, 1, draws)
+            log_z = torch.log(torch.exp(d).sum(dim=1)).cpu().numpy()
+            draws, d_d = draws.cpu().numpy(), d_d.cpu().numpy()
+            d_t_src = d
         else:
             x = np.array(x_all[r0:r0 + step, :V], dtype=np.float32)
             if inv_t != 1:
                 x *= inv_t
-            finite = np.isfinite(x)
-            if not finite.all():
-                r, c = np.argwhere(~finite)[0]
+            if not np.isfinite(x).all():
+                r, c = np.argwhere(~np.isfinite(x))[0]
                 raise _non_finite(r0 + int(r), int(c), x_all[r0 + r, c])
-            xd = x.astype(np.float64)
-            m = xd.max(axis=1, keepdims=True)
-            e = np.exp(xd - m)
-            z = e.sum(axis=1, keepdims=True)
-            p = e / z
-            r_un = p if ts == 1 else np.power(p, 1.0 / ts)
+            m = x.max(axis=1, keepdims=True)
+            d = x.astype(np.float64) - m.astype(np.float64)
+            r_un = np.exp(d * (1.0 / ts))
             C = np.cumsum(r_un, axis=1)
             target = u_all[r0:r0 + x.shape[0]] * C[:, -1:]
             # numpy has no batched searchsorted: one C call per row (the O(V) work above is vectorised).
             draws = np.stack([np.searchsorted(C[i], target[i], side="right") for i in range(x.shape[0])])
-            draws = np.minimum(draws, V - 1)
-            p_d = np.take_along_axis(p, draws, axis=1)
-            r_d = np.take_along_axis(r_un, draws, axis=1) / C[:, -1:]
-            log_z = m[:, 0] + np.log(z[:, 0])
-            xn = x
-        counts, ids, probs = _weights_to_entries(draws.astype(np.int64), p_d, r_d, importance)
+            last = (V - 1) - np.argmax(r_un[:, ::-1] > 0, axis=1)[:, None]
+            draws = np.minimum(draws, last)  # u·C_V at or above every C_i: the last id with r > 0
+            d_d = np.take_along_axis(d, draws, axis=1)
+            log_z = np.log(np.exp(d).sum(axis=1))
+            d_t_src = d
+        counts, ids, probs = _weights_to_entries(draws.astype(np.int64), d_d, ts, importance)
         out_c.append(counts)
         out_i.append(ids)
         out_p.append(probs)
         if record_targets:
-            t = nxt[r0:r0 + xn.shape[0]]
+            t = nxt[r0:r0 + counts.size]
             if t.size and int(t.max()) >= V:
                 bad = int(np.argmax(t >= V))
                 raise InvalidInputError(f"next token {int(t[bad])} of row {r0 + bad} is not below the vocabulary size {V}")
-            xt = np.take_along_axis(xn, np.maximum(t, 0)[:, None], axis=1)[:, 0].astype(np.float64)
-            tl = np.minimum(0.0, xt - log_z).astype(np.float32)
+            tt = np.maximum(t, 0)
+            if is_torch:
+                dt = torch.gather(d_t_src, 1, torch.from_numpy(tt[:, None]).to(d_t_src.device))[:, 0].cpu().numpy()
+            else:
+                dt = np.take_along_axis(d_t_src, tt[:, None], axis=1)[:, 0]
+            tl = np.minimum(0.0, dt - log_z).astype(np.float32)
             tl[t < 0] = np.nan
             out_t.append(tl)
     cat = (lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt))

@@ -54,17 +54,13 @@ class Shard:
         ih = IndexHeader.parse(buf, trailer.index_offset, trailer.index_length, name)
         if ih.id_table_length:
             to, tl = ih.id_table_offset, ih.id_table_length
-            if to < HEADER_SIZE or tl < ID_TABLE_HEADER_SIZE or to + tl > trailer.index_offset:
-                raise CorruptStoreError(name, f"id table [{to}, +{tl}) does not fit before the index")
-            data_end = to
+            if to < HEADER_SIZE or tl < ID_TABLE_HEADER_SIZE or to + tl != trailer.index_offset:
+                raise CorruptStoreError(name, f"id table [{to}, +{tl}) does not end where the index starts")
+            data_end = to  # the blocks end exactly where the id table starts
         else:
             data_end = trailer.index_offset
         off = trailer.index_offset + INDEX_HEADER_SIZE
         self.blocks = block_entry.parse(buf, off, ih.blocks, ih, data_end, name).copy()
-        if ih.id_table_length and ih.blocks:
-            last_end = int(self.blocks["offset"][-1]) + int(self.blocks["stored_size"][-1])
-            if ih.id_table_offset < last_end:
-                raise CorruptStoreError(name, "id table does not lie after the last block")
         off += BLOCK_ENTRY_SIZE * ih.blocks
         self.sequences = sequence_entry.parse(buf, off, ih.sequences, ih.positions, name).copy()
         e = self.entry
@@ -81,7 +77,8 @@ class Shard:
         if self._perm is None and self.index.id_table_length:
             ih = self.index
             section = self.buf[ih.id_table_offset:ih.id_table_offset + ih.id_table_length]
-            self._perm = id_table.parse(section, vocab_size, ih.id_table_checksum, decompressor, self.name, verify)
+            self._perm = id_table.parse(section, vocab_size, ih.id_table_checksum, decompressor, self.name, verify,
+                                        max_ids=min(vocab_size, ih.entries))
         return self._perm
 
     def block_bytes(self, b):

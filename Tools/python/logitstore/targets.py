@@ -25,6 +25,9 @@ def targets(record, top_p=1.0, top_k=None, temperature=1.0, dropped_mass_bucket=
         if top_p < 1 or temperature != 1 or (top_k is not None and T and top_k < int(counts.max())):
             raise TargetPolicyError("this store holds sampled targets: re-truncation (top_p < 1 or top_k below a "
                                     "stored count) and temperature != 1 are not allowed")
+        if dropped_mass_bucket:  # Spec §7.2: the stored weights renormalised; the bucket is 0
+            off, ids, probs, _ = targets(record, dropped_mass_bucket=False)
+            return off, ids, probs, np.zeros(T, np.float32)
     if T == 0:
         return (np.zeros(1, np.int64), np.zeros(0, np.uint32), np.zeros(0, np.float32),
                 np.zeros(0, np.float32) if dropped_mass_bucket else None)

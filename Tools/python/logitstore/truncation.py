@@ -54,7 +54,6 @@ def top_p_k_numpy(logits, vocab_size, top_p, top_k, temperature=1.0, tokens=None
     n_rows, V = x_all.shape[0], vocab_size
     k = min(int(top_k), V)
     inv_t = np.float32(1.0 / temperature)
-    low_id = (np.uint64(0xFFFFFFFF) - np.arange(V, dtype=np.uint64))
     nxt = _next_tokens(tokens, n_rows, V)
     counts_out, ids_out, probs_out, tl_out = [], [], [], []
     step = _rows_per_step(V)
@@ -62,22 +61,12 @@ def top_p_k_numpy(logits, vocab_size, top_p, top_k, temperature=1.0, tokens=None
         x = np.array(x_all[r0:r0 + step, :V], dtype=np.float32)
         if inv_t != 1:
             x *= inv_t
-        finite = np.isfinite(x)
-        if not finite.all():
-            r, c = np.argwhere(~finite)[0]
+        if not np.isfinite(x).all():
+            r, c = np.argwhere(~np.isfinite(x))[0]
             raise _non_finite(r0 + int(r), int(c), x_all[r0 + r, c])
         m = x.max(axis=1)
         z = np.exp(x - m[:, None]).sum(axis=1, dtype=np.float64)
-        bits = x.view(np.uint32)
-        ordered = np.where(bits >= 0x80000000, ~bits, bits | np.uint32(0x80000000)).astype(np.uint64)
-        keys = (ordered << np.uint64(32)) | low_id
-        del ordered, bits
-        if k < V:
-            top = np.argpartition(keys, V - k, axis=1)[:, V - k:]
-        else:
-            top = np.broadcast_to(np.arange(V), keys.shape)
-        order = np.argsort(np.take_along_axis(keys, top, axis=1), axis=1)[:, ::-1]
-        ids = np.take_along_axis(top, order, axis=1)
+        ids = _best_numpy(x, k)
         vals = np.take_along_axis(x, ids, axis=1)
         q = np.exp((vals - m[:, None]).astype(np.float64)) / z[:, None]
         reached = np.cumsum(q, axis=1) >= top_p
@@ -111,7 +100,6 @@ def top_p_k_torch(logits, vocab_size, top_p, top_k, temperature=1.0, tokens=None
     n_rows, V = logits.shape[0], vocab_size
     k = min(int(top_k), V)
     inv_t = float(np.float32(1.0 / temperature))
-    ids_lo = 0xFFFFFFFF - torch.arange(V, device=dev, dtype=torch.int64)
     nxt = torch.from_numpy(_next_tokens(tokens, n_rows, V)).to(dev)
     counts_out, ids_out, probs_out, tl_out = [], [], [], []
     step = _rows_per_step(V)
@@ -120,18 +108,16 @@ def top_p_k_torch(logits, vocab_size, top_p, top_k, temperature=1.0, tokens=None
             x = logits[r0:r0 + step, :V].to(torch.float32)
             if inv_t != 1:
                 x = x * inv_t
-            finite = torch.isfinite(x)
-            if not bool(finite.all()):
-                r, c = (int(v) for v in torch.nonzero(~finite)[0])
-                raise _non_finite(r0 + r, c, float(logits[r0 + r, c]))
             m = x.max(dim=1).values
-            z = torch.exp(x - m[:, None]).sum(dim=1, dtype=torch.float64)
-            b = x.contiguous().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
-            ordered = torch.where(b >= 0x80000000, 0xFFFFFFFF - b, b + 0x80000000)
-            keys = (ordered - 0x80000000) * (1 << 32) + ids_lo  # monotone in (value, -id), fits int64
-            del b, ordered
-            ids = torch.topk(keys, k, dim=1, largest=True, sorted=True).indices
-            del keys
+            e = x - m[:, None]
+            torch.exp_(e)
+            z = e.sum(dim=1).to(torch.float64)  # float32 sum: relative error far below 1e-5
+            del e
+            # NaN and +inf make z NaN; -inf shows in the minimum (as the Swift writer checks).
+            if not (bool(torch.isfinite(z).all()) and bool((x.min(dim=1).values > float("-inf")).all())):
+                r, c = (int(v) for v in torch.nonzero(~torch.isfinite(x))[0])
+                raise _non_finite(r0 + r, c, float(logits[r0 + r, c]))
+            ids = _best_torch(x, k)
             vals = torch.gather(x, 1, ids)
             q = torch.exp((vals - m[:, None]).to(torch.float64)) / z[:, None]
             reached = torch.cumsum(q, dim=1) >= top_p
@@ -153,6 +139,66 @@ def top_p_k_torch(logits, vocab_size, top_p, top_k, temperature=1.0, tokens=None
     cat = (lambda parts, dt: np.concatenate(parts) if parts else np.zeros(0, dt))
     return TruncatedRows(cat(counts_out, np.int64), cat(ids_out, np.uint32), cat(probs_out, np.float16),
                          cat(tl_out, np.float32) if record_targets else None)
+
+
+def _order_keys_numpy(values, ids):
+    """uint64 keys whose order is (value descending as float32 bits, then id ascending): larger key = better."""
+    bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)
+    ordered = np.where(bits >= 0x80000000, ~bits, bits | np.uint32(0x80000000)).astype(np.uint64)
+    return (ordered << np.uint64(32)) | (np.uint64(0xFFFFFFFF) - ids.astype(np.uint64))
+
+
+def _best_numpy(x, k):
+    """int64 [R, k]: per row the ids of the k best entries, ordered by (value descending, id ascending).
+    The k+1 largest values are selected by argpartition; a row whose k-th and (k+1)-th values are equal (a tie
+    across the boundary, where argpartition's choice is arbitrary) is redone with exact keys over the whole row."""
+    R, V = x.shape
+    if k >= V:
+        cand = np.broadcast_to(np.arange(V), (R, V))
+    else:
+        cand = np.argpartition(x, V - k - 1, axis=1)[:, V - k - 1:]
+    keys = _order_keys_numpy(np.take_along_axis(x, cand, axis=1), cand)
+    order = np.argsort(keys, axis=1)[:, ::-1]
+    best = np.take_along_axis(cand, order, axis=1)
+    if k >= V:
+        return best
+    vals = np.take_along_axis(x, best, axis=1)
+    tied = np.flatnonzero(vals[:, k - 1] == vals[:, k])  # rare: a value tie across the cut
+    if tied.size:
+        row_keys = _order_keys_numpy(x[tied], np.broadcast_to(np.arange(V), (tied.size, V)))
+        top = np.argpartition(row_keys, V - k, axis=1)[:, V - k:]
+        o = np.argsort(np.take_along_axis(row_keys, top, axis=1), axis=1)[:, ::-1]
+        best[tied, :k] = np.take_along_axis(top, o, axis=1)
+    return best[:, :k]
+
+
+def _best_torch(x, k):
+    """Like `_best_numpy` on the tensor's device: torch.topk of k+1 values, exact (value, id) order of the chosen
+    entries by 64-bit keys, and whole-row keys only for rows with a value tie across the cut."""
+    import torch
+
+    R, V = x.shape
+    kk = min(k + 1, V)
+    vals, cand = torch.topk(x, kk, dim=1, largest=True, sorted=True)
+    keys = _order_keys_torch(vals, cand)
+    order = torch.argsort(keys, dim=1, descending=True)
+    best = torch.gather(cand, 1, order)
+    if kk == k:
+        return best
+    tied = torch.nonzero(vals[:, k - 1] == vals[:, k]).flatten()
+    if tied.numel():
+        row_keys = _order_keys_torch(x[tied], torch.arange(V, device=x.device).expand(tied.numel(), V))
+        best[tied, :k] = torch.topk(row_keys, k, dim=1, largest=True, sorted=True).indices
+    return best[:, :k]
+
+
+def _order_keys_torch(values, ids):
+    """int64 keys in (value descending as float32 bits, id ascending) order; they fit int64 exactly."""
+    import torch
+
+    b = values.contiguous().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+    ordered = torch.where(b >= 0x80000000, 0xFFFFFFFF - b, b + 0x80000000)
+    return (ordered - 0x80000000) * (1 << 32) + (0xFFFFFFFF - ids)
 
 
 def is_torch_tensor(x):

@@ -53,27 +53,32 @@ def verify_store(store):
         if name.endswith(SHARD_EXTENSION) and not name.startswith("."):
             if os.path.normpath(os.path.join(store.path, name)) not in listed:
                 report.problems.append(f"unlisted shard: {name} is in the store directory but not in the manifest")
-    if store.is_sampled:
-        _check_sampled(store, report)
+    _check_content(store, report)
     return report
 
 
-def _check_sampled(store, report):
-    """Sampled stores: Σ probs = 1 within n·2^-11; with counts weights every prob is a multiple of 1/N and Σ = 1."""
+def _check_content(store, report):
+    """Per block range: ids distinct within a position, target log-probs not positive (Spec §1.4, §5.2), and for a
+    sampled store the sums of §5.1."""
+    from .writer import repeated_ids, sampled_rows_problem
     t = store.truncation
-    n_samples = t["samples"]
     step = 1 << 16
     for start in range(0, store.num_positions, step):
+        stop = min(store.num_positions, start + step)
         try:
-            rec = store.read(start, min(store.num_positions, start + step))
+            rec = store.read(start, stop)
         except StoreError:
             continue  # already reported per block
-        p = rec.probs.astype(np.float64)
-        sums = np.add.reduceat(p, rec.offsets[:-1]) if p.size else np.zeros(0)
-        if t["weights"] == "counts":
-            scaled = p * n_samples
-            if (scaled != np.round(scaled)).any() or (sums != 1).any():
-                report.problems.append(f"sampled store: positions from {start} have counts weights that are not "
-                                       f"multiples of 1/{n_samples} summing to 1")
-        elif (np.abs(sums - 1) > rec.counts * 2.0 ** -11).any():
-            report.problems.append(f"sampled store: positions from {start} have weights not summing to 1")
+        where = f"positions {start}..<{stop}"
+        pos_of = np.repeat(np.arange(rec.num_positions), rec.counts)
+        dup = repeated_ids(rec.ids.astype(np.int64), pos_of)
+        if dup is not None:
+            report.problems.append(f"content: position {start + int(pos_of[dup])}: id {int(rec.ids[dup])} appears twice")
+        if rec.target_logprobs is not None and (rec.target_logprobs > 0).any():
+            j = int(np.argmax(rec.target_logprobs > 0))
+            report.problems.append(f"content: position {start + j}: positive target log-prob {float(rec.target_logprobs[j])}")
+        if t["policy"] == "sample" and rec.num_positions:
+            sums = np.add.reduceat(rec.probs.astype(np.float64), rec.offsets[:-1])
+            why = sampled_rows_problem(rec.probs, rec.counts, sums, t)
+            if why:
+                report.problems.append(f"content: {where}: {why}")

@@ -33,10 +33,13 @@ def parse_policy(spec, top_p=0.95, top_k=100, temperature=1.0, sample_seed=0):
     parts = str(spec).split(":")
     try:
         if parts[0] == "top-p-k" and len(parts) == 3:
-            return policies.top_p_k(float(parts[1]), int(parts[2]), temperature)
+            p, k = float(parts[1]), int(parts[2])
+            return policies.top_p_k(p, k, temperature)
         if parts[0] == "sample" and len(parts) in (2, 3):
-            ts = float(parts[2]) if len(parts) == 3 else 1.0
-            return policies.sample(int(parts[1]), ts, sample_seed, temperature)
+            n, ts = int(parts[1]), (float(parts[2]) if len(parts) == 3 else 1.0)
+            return policies.sample(n, ts, sample_seed, temperature)
+    except InvalidInputError:
+        raise
     except ValueError:
         pass
     raise InvalidInputError(f"policy must be top-p-k:P:K or sample:N[:TS], got {spec!r}")
@@ -50,6 +53,45 @@ def _teacher(teacher):
     if not isinstance(teacher, dict) or not isinstance(teacher.get("name"), str):
         raise InvalidInputError("teacher must be a name or a dict with a string 'name'")
     return {k: v for k, v in teacher.items() if v is not None}
+
+
+def repeated_ids(ids, pos_of):
+    """Index of an entry whose id repeats within its position, or None (sorted (position, id) pairs)."""
+    if ids.size < 2:
+        return None
+    key = pos_of.astype(np.int64) * (1 << 32) + ids
+    order = np.argsort(key, kind="stable")
+    same = np.flatnonzero(key[order][1:] == key[order][:-1])
+    return None if same.size == 0 else int(order[same[0] + 1])
+
+
+def sampled_rows_problem(p16, counts, sums, policy):
+    """Why pre-truncated rows break the sampled-store rules (Spec §5.1), or None: Σ = 1 within n·2^-11; with counts
+    weights every probability is float16(c/N) for integer counts c summing to N."""
+    off = np.cumsum(counts) - counts
+    bad = np.abs(sums - 1) > counts * 2.0 ** -11
+    if bad.any():
+        j = int(np.argmax(bad))
+        return f"sampled weights at position {j} sum to {float(sums[j])}, not 1"
+    if policy["weights"] == "counts":
+        n = policy["samples"]
+        c = np.rint(p16.astype(np.float64) * n)
+        exact = (c / n).astype(np.float16) == p16
+        total = np.add.reduceat(c, off)
+        if not exact.all() or (total != n).any():
+            j = int(np.argmax(total != n)) if exact.all() else int(np.searchsorted(off, np.argmax(~exact), "right") - 1)
+            return f"sampled weights at position {j} are not float16(c/{n}) for counts c summing to {n}"
+    return None
+
+
+def remove_stale_manifest_temps(directory):
+    """Removes `.manifest.json.*.tmp` leftovers (called with `.lock` held: no live manifest write exists)."""
+    for name in os.listdir(directory):
+        if name.startswith(f".{MANIFEST_NAME}.") and name.endswith(".tmp"):
+            try:
+                os.unlink(os.path.join(directory, name))
+            except FileNotFoundError:
+                pass
 
 
 class Writer:
@@ -119,6 +161,7 @@ class Writer:
 
     def _open_manifest(self):
         with directory_lock(self.path):
+            remove_stale_manifest_temps(self.path)
             if os.path.exists(os.path.join(self.path, MANIFEST_NAME)):
                 m = manifest_format.load(self.path)
                 why = m.incompatibility(self._mine)
@@ -248,12 +291,19 @@ class Writer:
         if over.any():
             j = int(np.argmax(over))
             raise InvalidInputError(f"probabilities at position {j} sum to {float(sums[j])}, more than 1")
+        dup = repeated_ids(ids.astype(np.int64), pos_of)
+        if dup is not None:
+            raise InvalidInputError(f"position {int(pos_of[dup])}: id {int(ids[dup])} appears twice")
+        if self.policy["policy"] == policies.SAMPLE:
+            why = sampled_rows_problem(p16, counts, sums, self.policy)
+            if why:
+                raise InvalidInputError(why)
         if tl is not None:
             if not self.record_targets:
                 raise InvalidInputError("target log-probs given, but this store was created without the target-log-prob stream")
             if tl.ndim != 1 or tl.size != T:
                 raise InvalidInputError(f"{T} tokens but {tl.size} target log-probs")
-            tl = tl.astype(np.float32)
+            tl = np.where(np.isnan(tl), np.float32(np.nan), tl).astype(np.float32)  # NaN is written as 0x7FC00000
             pos = tl > 0
             if pos.any():
                 j = int(np.argmax(pos))
@@ -335,6 +385,7 @@ class Writer:
         entry = ShardEntry(file=name, writer_id=self.writer_id, sequences=len(s.sequences), positions=s.positions,
                            entries=s.entries, bytes=size, xxh3=hex64(digest))
         with directory_lock(self.path):
+            remove_stale_manifest_temps(self.path)
             m = manifest_format.load(self.path)
             m.shards.append(entry)
             write_atomically(self.path, MANIFEST_NAME, m.serialize())

@@ -20,6 +20,8 @@ from .layout import (BLOCK_HEADER_SIZE, CODEC_LZ4, CODEC_NONE, CODEC_ZSTD, COUNT
 from .stream_descriptor import StreamDescriptor
 
 _FLOAT16_ONE = 0x3C00
+#: float32 value of every float16 bit pattern from +0 to 1 (a table lookup beats numpy's float16 conversion).
+_F16_TO_F32 = np.arange(_FLOAT16_ONE + 1, dtype=np.uint16).view(np.float16).astype(np.float32)
 
 
 @dataclass
@@ -140,13 +142,16 @@ def decode(buf, file, block, entry, vocab_size, top_k, expect_targets, id_table,
             continue
         if d.type in REQUIRED_STREAMS and not d.required:
             raise bad(f"stream {d.name} lacks the required flag")
+        if d.type == TARGET_LOGPROBS and d.required:
+            raise bad("stream target_logprobs has the required flag set")
         values[d.type] = _stream(buf, d, offset, positions if d.type in PER_POSITION else entries, bad,
                                  decompressor, id_table)
     tokens, counts, ids = values[TOKENS], values[COUNTS], values[IDS]
     probs = values[PROBS].astype(np.uint16, copy=False)
     if positions and int(tokens.max()) >= vocab_size:
         raise bad(f"token {int(tokens.max())} is not below the vocabulary size {vocab_size}")
-    if entries and int(ids.max()) >= vocab_size:
+    rank_coded = any(d.type == IDS and d.filter == FILTER_RANK_SHUFFLE for d, _ in descriptors)
+    if entries and not rank_coded and int(ids.max()) >= vocab_size:  # π maps ranks to ids < V
         raise bad(f"id {int(ids.max())} is not below the vocabulary size {vocab_size}")
     counts = counts.astype(np.int64)
     if int(counts.min()) < 1 or int(counts.max()) > top_k:
@@ -170,6 +175,8 @@ def _stream(buf, d, offset, n, bad, decompressor, id_table):
         raise bad(f"stream {d.name} has invalid width {d.width}")
     if d.raw_size != n * d.width:
         raise bad(f"stream {d.name} raw size {d.raw_size} is not {n} × {d.width}")
+    if d.raw_size == 0 and (d.codec != CODEC_NONE or d.stored_size != 0):
+        raise bad(f"empty stream {d.name} must use codec 0 with stored size 0")
     try:
         raw = decompressor.decompress(buf[offset:offset + d.stored_size], d.codec, d.raw_size)
     except CodecFailure as e:
@@ -197,6 +204,7 @@ def _check_probs(bits, counts, bad):
     rising[starts[1:] - 1] = False  # a new position may start higher
     if rising.any():
         raise bad("kept probabilities of a position are not non-increasing")
-    sums = np.add.reduceat(bits.view(np.float16).astype(np.float64), starts)
+    values = np.take(_F16_TO_F32, bits.astype(np.intp), mode="clip")  # bits <= 0x3C00 (checked above)
+    sums = np.add.reduceat(values, starts)  # float32 summation error << n·2^-11
     if (sums > 1 + counts * 2.0 ** -11).any():
         raise bad("kept probabilities of a position sum to more than 1 + n·2^-11")

@@ -89,7 +89,6 @@ class Decompressor:
         # no trailing bytes (format v2, Spec §4.4).
         if len(payload) < 4 or struct.unpack_from("<I", payload, 0)[0] != _ZSTD_MAGIC:
             raise CodecFailure("zstd: payload does not start with a Zstandard frame")
-        payload = bytes(payload)
         try:
             params = zstandard.get_frame_parameters(payload)
         except zstandard.ZstdError as e:
@@ -99,14 +98,32 @@ class Decompressor:
         if params.content_size != raw_size:
             raise CodecFailure(f"zstd frame content size {params.content_size}, expected {raw_size}")
         try:
-            dobj = self._zstd.decompressobj()
-            out = dobj.decompress(payload)
+            if _ONE_SHOT_STRICT:
+                out = self._zstd.decompress(payload, allow_extra_data=False)
+            else:
+                dobj = self._zstd.decompressobj()
+                out = dobj.decompress(bytes(payload))
+                if not dobj.eof:
+                    raise CodecFailure("zstd: frame is truncated")
+                if dobj.unused_data:
+                    raise CodecFailure(f"zstd: {len(dobj.unused_data)} bytes after the frame")
         except zstandard.ZstdError as e:
-            raise CodecFailure(f"zstd: {e}") from None
-        if not dobj.eof:
-            raise CodecFailure("zstd: frame is truncated")
-        if dobj.unused_data:
-            raise CodecFailure(f"zstd: {len(dobj.unused_data)} bytes after the frame")
+            text = str(e)
+            if "unused data" in text:
+                raise CodecFailure("zstd: bytes after the frame") from None
+            raise CodecFailure(f"zstd: {text}") from None
         if len(out) != raw_size:
             raise CodecFailure(f"zstd produced {len(out)} bytes, expected {raw_size}")
         return out
+
+
+def _has_strict_one_shot():
+    try:
+        zstandard.ZstdDecompressor().decompress(zstandard.ZstdCompressor().compress(b"x"), allow_extra_data=False)
+        return True
+    except TypeError:
+        return False
+
+
+#: python-zstandard >= 0.23 rejects trailing bytes in its one-shot decompress itself.
+_ONE_SHOT_STRICT = _has_strict_one_shot()

@@ -45,7 +45,7 @@ def serialize(listed, compressor):
     return _LAYOUT.pack(codec, FILTER_SHUFFLE, width, 0, listed.size, len(raw), len(payload)) + payload
 
 
-def parse(section, vocab_size, checksum, decompressor, file, verify=True):
+def parse(section, vocab_size, checksum, decompressor, file, verify=True, max_ids=None):
     """π of a shard from its id-table section bytes: checksum (when `verify`), header, payload, and that the
     listed ids are distinct and below V."""
     if verify and xxh3(section) != checksum:
@@ -61,7 +61,8 @@ def parse(section, vocab_size, checksum, decompressor, file, verify=True):
         raise bad("reserved byte is not zero")
     if codec not in (CODEC_NONE, CODEC_LZ4, CODEC_ZSTD) or flt not in (FILTER_NONE, FILTER_SHUFFLE):
         raise bad(f"unknown codec {codec} or filter {flt}")
-    if width not in (1, 2, 4) or n > vocab_size or raw_size != n * width or stored != len(section) - ID_TABLE_HEADER_SIZE:
+    limit = vocab_size if max_ids is None else max_ids
+    if width not in (1, 2, 4) or not 1 <= n <= limit or raw_size != n * width or stored != len(section) - ID_TABLE_HEADER_SIZE:
         raise bad(f"inconsistent sizes (count {n}, width {width}, raw {raw_size}, stored {stored})")
     try:
         raw = decompressor.decompress(memoryview(section)[ID_TABLE_HEADER_SIZE:], codec, raw_size)

@@ -23,6 +23,15 @@ _MAX_U32 = (1 << 32) - 1
 _MAX_U64 = (1 << 64) - 1
 #: Manifests larger than this are refused before parsing.
 MAX_BYTES = 256 << 20
+#: Deepest nesting of arrays and objects accepted (Spec §3.1).
+MAX_DEPTH = 32
+#: Longest number literal accepted (Spec §12).
+MAX_NUMBER_CHARS = 64
+_MAX_SUM = (1 << 63) - 1
+
+
+class _NegativeInteger(float):
+    """A JSON integer literal with a minus sign: a number, but never an integer field's value (Spec §3.1)."""
 
 
 def _is_int(x):
@@ -131,6 +140,37 @@ def _reject_constant(path):
     return hook
 
 
+def _number_hooks(path):
+    def check(text):
+        if len(text) > MAX_NUMBER_CHARS:
+            raise CorruptStoreError(path, f"manifest has a number literal longer than {MAX_NUMBER_CHARS} characters")
+
+    def parse_int(text):
+        check(text)
+        return _NegativeInteger(float(text)) if text.startswith("-") else int(text)
+
+    def parse_float(text):
+        check(text)
+        return float(text)
+    return parse_int, parse_float
+
+
+def _check_tree(value, path, depth=1):
+    """Nesting depth <= 32, every string (keys included) valid Unicode (no unpaired surrogates)."""
+    if depth > MAX_DEPTH and isinstance(value, (dict, list)):
+        raise CorruptStoreError(path, f"manifest nests arrays and objects deeper than {MAX_DEPTH} levels")
+    items = value.items() if isinstance(value, dict) else (enumerate(value) if isinstance(value, list) else ())
+    for k, v in items:
+        for text in (k, v):
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise CorruptStoreError(path, "manifest has a string with an unpaired surrogate escape") from None
+        if isinstance(v, (dict, list)):
+            _check_tree(v, path, depth + 1)
+
+
 def load(directory):
     """Reads and validates `<directory>/manifest.json`."""
     path = os.path.join(directory, MANIFEST_NAME)
@@ -153,13 +193,16 @@ def parse(data, path=MANIFEST_NAME):
         raise bad(f"manifest is more than {MAX_BYTES} bytes")
     try:
         text = bytes(data).decode("utf-8")
-        doc = json.loads(text, object_pairs_hook=_pairs_hook(path), parse_constant=_reject_constant(path))
+        parse_int, parse_float = _number_hooks(path)
+        doc = json.loads(text, object_pairs_hook=_pairs_hook(path), parse_constant=_reject_constant(path),
+                         parse_int=parse_int, parse_float=parse_float)
     except CorruptStoreError:
         raise
     except (UnicodeDecodeError, ValueError) as e:
         raise bad(f"manifest is not valid JSON ({elide(e, 80)})") from None
     if not isinstance(doc, dict):
         raise bad("manifest is not a JSON object")
+    _check_tree(doc, path)
     if doc.get("format") != "logitstore":
         raise bad(f"format is {elide(repr(doc.get('format')), 40)}, expected \"logitstore\"")
     version = doc.get("format_version")
@@ -180,14 +223,16 @@ def parse(data, path=MANIFEST_NAME):
 
     vocab = integer(doc, "vocab_size", 1, _MAX_U32)
     padded = integer(doc, "padded_vocab_size", vocab, _MAX_U32, optional=True)
+    if not isinstance(doc.get("truncation"), dict):
+        raise bad("truncation must be an object")
     truncation = validate_policy(doc.get("truncation"), error=bad)
     teacher = doc.get("teacher")
     if not isinstance(teacher, dict) or not isinstance(teacher.get("name"), str):
         raise bad("teacher must be an object with a string name")
     for key in ("weights_hash", "tokenizer_hash"):
-        if key in teacher and teacher[key] is not None and not isinstance(teacher[key], str):
-            raise bad(f"teacher.{key} must be a string")
-    teacher = {k: v for k, v in teacher.items() if v is not None or k not in ("weights_hash", "tokenizer_hash")}
+        if key in teacher and not isinstance(teacher[key], str):
+            raise bad(f"teacher.{key} must be a string when present (null is not allowed)")
+    teacher = {k: teacher[k] for k in ("name", "weights_hash", "tokenizer_hash") if k in teacher}
     targets = doc.get("target_logprobs")
     if not isinstance(targets, bool):
         raise bad("target_logprobs must be true or false")
@@ -196,6 +241,9 @@ def parse(data, path=MANIFEST_NAME):
         raise bad("shards must be an array")
     entries = [_shard(s, i, integer, bad) for i, s in enumerate(shards)]
     _check_shard_list(entries, bad)
+    for key in ("sequences", "positions", "entries", "bytes"):
+        if sum(getattr(e, key) for e in entries) > _MAX_SUM:
+            raise bad(f"the shards' {key} sum to more than 2^63 - 1")
     known = {"format", "format_version", "vocab_size", "padded_vocab_size", "truncation", "teacher",
              "target_logprobs", "shards"}
     return Manifest(vocab_size=vocab, padded_vocab_size=padded, truncation=truncation, teacher=teacher,
@@ -204,6 +252,8 @@ def parse(data, path=MANIFEST_NAME):
 
 def check_file_name(file, writer_id):
     """The reason `file` is not a valid shard path for `writer_id` (format v2 rules), or None."""
+    if len(file.encode("utf-8")) > 4096:
+        return "is longer than 4096 bytes"
     if not file or "\0" in file or "\\" in file or file.startswith("/"):
         return "is empty, absolute, or holds NUL or a backslash"
     parts = file.split("/")
@@ -239,7 +289,7 @@ def _shard(s, i, integer, bad):
     seqs = integer(s, "sequences", 1, _MAX_U64, where)
     pos = integer(s, "positions", seqs, _MAX_U64, where)
     ent = integer(s, "entries", pos, _MAX_U64, where)
-    size = integer(s, "bytes", 1, _MAX_U64, where)
+    size = integer(s, "bytes", 128, _MAX_U64, where)
     return ShardEntry(file=file, writer_id=wid, sequences=seqs, positions=pos, entries=ent, bytes=size, xxh3=xx)
 
 

@@ -14,6 +14,8 @@ def serialize(entries):
 
 def parse(buf, offset, count, positions, file):
     """The `count` sequence entries at `offset`, checked: contiguous from 0, lengths >= 1, summing to `positions`."""
+    if count < 1:
+        raise CorruptStoreError(file, "shard has no sequences")
     e = np.frombuffer(buf, dtype=DTYPE, count=count, offset=offset)
     length = e["length"]
     if count and (length.min() < 1 or length.max() > positions):
