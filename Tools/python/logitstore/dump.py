@@ -263,6 +263,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("error: interrupted (committed sequences are kept; re-run to resume)", file=sys.stderr)
         return 1
+    except Exception as e:  # a library's failure (transformers, torch): still one line, committed work is kept
+        print(f"error: {type(e).__name__}: {' '.join(str(e).split())[:270]}", file=sys.stderr)
+        return 1
     if a.json:
         print(json.dumps(summary))
     return 0

@@ -15,6 +15,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("gguf")
+pytest.importorskip("accelerate")  # transformers needs it to load GGUF files
 import logitstore  # noqa: E402
 from logitstore import dump  # noqa: E402
 

@@ -95,3 +95,14 @@ def test_command_line_parsing():
         parse_args(["--model", "m", "--input", "i", "--out", "o", "--seq-len", "0"])
     parts = [rank_part(10, r, 3) for r in range(3)]
     assert parts == [(0, 3), (3, 6), (6, 10)]
+
+
+def test_main_exit_codes_and_one_line_errors(tmp_path, capsys):
+    from logitstore.dump import main
+    assert main(["--model", "m", "--input", "i"]) == 64
+    assert capsys.readouterr().err.startswith("error: ")
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    code = main(["--model", str(tmp_path / "missing.gguf"), "--input", "i", "--out", str(tmp_path / "o")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and err.count("\n") == 0 and "missing.gguf: no such file or directory" in err

@@ -147,3 +147,27 @@ def test_errors_are_clear(store_path):
         other.load_state_dict(ds.state_dict())
     with pytest.raises(logitstore.StoreError):
         DistillationDataset(store_path + "-missing", seq_len=T, batch_size=1)
+
+
+def test_sampled_store_targets_are_used_as_stored_and_retruncation_is_refused(tmp_path):
+    path = tmp_path / "sampled"
+    rng = np.random.default_rng(8)
+    with logitstore.Writer(path, vocab_size=V, policy="sample:16", teacher="random") as w:
+        for n in (24, 17):
+            w.add_sequence(rng.integers(0, V, size=n).astype(np.uint32),
+                           logits=(rng.normal(size=(n, V)) * 2).astype(np.float32))
+    ds = DistillationDataset(path, seq_len=T, batch_size=2, shuffle=False)
+    store = logitstore.open(path)
+    for b in ds:
+        assert torch.allclose(b["target_probs"].sum(-1), torch.ones(b["input_ids"].shape), atol=1e-6)
+        # counts weights: every target is a multiple of 1/16
+        p = b["target_probs"][b["target_mask"]] * 16
+        assert torch.equal(p, p.round())
+    first = store.read(0, T)
+    off, ids, _, _ = first.targets()
+    b0 = next(iter(ds))
+    assert b0["target_ids"][0, 0, : off[1]].tolist() == ids[: off[1]].tolist()
+    with pytest.raises(logitstore.TargetPolicyError):
+        next(iter(DistillationDataset(path, seq_len=T, batch_size=2, top_p=0.9)))
+    with pytest.raises(logitstore.TargetPolicyError):
+        next(iter(DistillationDataset(path, seq_len=T, batch_size=2, temperature=2.0)))
