@@ -84,6 +84,7 @@ enum Vectors {
         for spec in specs { try write(spec, outDir: outDir) }
         // Hand-assembled stores (the originals of the must-reject vectors): plain bytes, and a hand-written zstd frame.
         try HandStore().write(to: outDir + "/handmade")
+        try HandStore().annotatedDump().write(toFile: outDir + "/handmade.hexdump.txt", atomically: true, encoding: .utf8)
         try describe(store: outDir + "/handmade", name: "handmade", description: "assembled byte by byte from the Spec's tables: filter 0 and codec 0 in every stream, one block, two sequences",
                      codec: "none", outDir: outDir, logits: nil)
         var z = HandStore(); z.tokensZstd = .valid
