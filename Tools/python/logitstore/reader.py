@@ -137,6 +137,35 @@ class Store:
             p += z - a
         return Record.concatenate(pieces, self.manifest.truncation, self.manifest.target_logprobs)
 
+    def scan(self, start=0, stop=None):
+        """Sequential decode: yields consecutive Records covering global positions [start, stop), one per block
+        (the first and last cut to the range). Blocks are decoded once and not cached; nothing is copied."""
+        stop = self.num_positions if stop is None else int(stop)
+        start = int(start)
+        if not 0 <= start <= stop <= self.num_positions:
+            raise IndexError(f"positions {start}..<{stop} are outside the store (it has {self.num_positions})")
+        m = self.manifest
+        for s, shard in enumerate(self.shards):
+            base = int(self._shard_first[s])
+            if base + shard.positions <= start or base >= stop:
+                continue
+            first_block = shard.block_index(max(0, start - base))
+            for b in range(first_block, int(shard.index.blocks)):
+                first = base + int(shard.block_first[b])
+                if first >= stop:
+                    break
+                blk = self.decode_block(s, b)
+                a, z = max(start, first) - first, min(stop, first + blk.tokens.size) - first
+                if a == 0 and z == blk.tokens.size:
+                    yield Record.concatenate([(blk.tokens, blk.counts, blk.ids, blk.probs, blk.targets)],
+                                             m.truncation, m.target_logprobs, copy=False)
+                else:
+                    off = np.concatenate(([0], np.cumsum(blk.counts)))
+                    ea, ez = int(off[a]), int(off[z])
+                    yield Record.concatenate([(blk.tokens[a:z], blk.counts[a:z], blk.ids[ea:ez], blk.probs[ea:ez],
+                                               None if blk.targets is None else blk.targets[a:z])],
+                                             m.truncation, m.target_logprobs, copy=False)
+
     def __iter__(self):
         for i in range(self.num_sequences):
             yield self.sequence(i)
@@ -146,9 +175,9 @@ class Store:
         return sum(int(s.index.blocks) for s in self.shards)
 
     # Decoding.
-    def decode_block(self, s, b, verify=None):
+    def decode_block(self, s, b, verify=None, content=False):
         """The `DecodedBlock` of shard s, block b (checksum verified unless this store was opened with
-        verify=False and `verify` is not True)."""
+        verify=False and `verify` is not True; `content` adds the per-position probability rules)."""
         shard = self.shards[s]
         entry = shard.blocks[b]
         data = shard.block_bytes(b)
@@ -157,7 +186,7 @@ class Store:
         m = self.manifest
         return block_codec.decode(data, shard.name, b, entry, m.vocab_size, m.truncation["top_k"], m.target_logprobs,
                                   lambda: shard.id_table(m.vocab_size, self._decompressor, self.verify_checksums),
-                                  self._decompressor)
+                                  self._decompressor, content=content)
 
     def _decoded(self, s, b):
         key = (s, b)

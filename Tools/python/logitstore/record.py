@@ -49,9 +49,12 @@ class Record:
                        dropped_mass_bucket=dropped_mass_bucket)
 
     @staticmethod
-    def concatenate(pieces, truncation, with_targets):
-        """One record of consecutive pieces (tokens, counts, ids, probs, targets)."""
-        if len(pieces) == 1:  # copies: the pieces are views of cached blocks
+    def concatenate(pieces, truncation, with_targets, copy=True):
+        """One record of consecutive pieces (tokens, counts, ids, probs, targets). A single piece is copied unless
+        `copy` is False (its arrays are then the record's)."""
+        if len(pieces) == 1 and not copy:
+            tokens, counts, ids, probs, tl = pieces[0]
+        elif len(pieces) == 1:  # copied: the pieces are views of cached blocks
             tokens, counts, ids, probs, tl = (None if a is None else a.copy() for a in pieces[0])
         else:
             tokens = np.concatenate([p[0] for p in pieces]) if pieces else np.zeros(0, np.uint32)

@@ -42,7 +42,7 @@ def verify_store(store):
         for b in range(int(shard.index.blocks)):
             report.blocks += 1
             try:
-                blk = store.decode_block(s, b, verify=True)
+                blk = store.decode_block(s, b, verify=True, content=True)
                 report.positions += int(blk.tokens.size)
                 report.entries += int(blk.ids.size)
             except StoreError as e:

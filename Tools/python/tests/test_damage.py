@@ -2,6 +2,7 @@
 shard (and block), other blocks stay readable, and no wrong data is returned."""
 import json
 import os
+import re
 import struct
 
 import numpy as np
@@ -203,11 +204,9 @@ def _both_probs(value):
 
 
 @pytest.mark.parametrize("edit,match", [
-    (_swap_first_probs, "non-increasing"),
     (_set_prob(0x3C01), "above 1"),
     (_set_prob(0x8000), "negative"),
     (_set_prob(0x7E00), "not finite"),
-    (_both_probs(0x3A00), r"sum to more than 1"),
     (_set_first(3, 300), "not below the vocabulary"),
     (_set_first(1, 300), "token 300"),
     (_set_first(2, 0), "count"),
@@ -268,3 +267,16 @@ def test_gap_between_blocks_is_rejected(tmp_path, rng):
     fix_index(tmp_path / "s", data, t)
     with pytest.raises(logitstore.CorruptStoreError, match="block 1: block bytes .* contiguously"):
         logitstore.open(tmp_path / "s")
+
+
+@pytest.mark.parametrize("edit,match", [
+    (_swap_first_probs, "non-increasing"),
+    (_both_probs(0x3A00), r"sum to more than 1"),
+])
+def test_probability_order_and_sum_are_verify_errors(tmp_path, rng, edit, match):
+    # Spec §5.2: the per-position probability rules are checked by verify (readers MAY check them on read).
+    build(tmp_path / "s", rng, plain=True)
+    rewrite_block(tmp_path / "s", 0, edit)
+    st = logitstore.open(tmp_path / "s")
+    problems = st.verify().problems
+    assert any("w0-000000.lgs block 0" in p and re.search(match, p) for p in problems), problems

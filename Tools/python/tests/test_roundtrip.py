@@ -183,3 +183,22 @@ def test_exception_in_with_block_discards_the_open_shard(tmp_path):
     st = logitstore.open(tmp_path / "s")
     assert st.num_sequences == 0
     assert [n for n in os.listdir(tmp_path / "s") if n.endswith(".tmp")] == []
+
+
+def test_scan_yields_every_position_once(tmp_path, rng):
+    seqs = make_sequences(rng, 30)
+    write_rows(tmp_path / "s", seqs, block_bytes=2048, shard_bytes=6000)
+    st = logitstore.open(tmp_path / "s")
+    whole = st.read(0, st.num_positions)
+    for a, b in [(0, st.num_positions), (7, st.num_positions - 3), (100, 101), (5, 5)]:
+        recs = list(st.scan(a, b))
+        assert sum(r.num_positions for r in recs) == b - a
+        if recs:
+            assert np.array_equal(np.concatenate([r.tokens for r in recs]), whole.tokens[a:b])
+            e = whole.offsets
+            assert np.array_equal(np.concatenate([r.ids for r in recs]), whole.ids[e[a]:e[b]])
+            assert np.array_equal(np.concatenate([r.probs for r in recs]).view(np.uint16),
+                                  whole.probs[e[a]:e[b]].view(np.uint16))
+            assert np.array_equal(np.concatenate([r.target_logprobs for r in recs]).view(np.uint32),
+                                  whole.target_logprobs[a:b].view(np.uint32))
+            assert all(r.tokens.flags.writeable and r.ids.flags.writeable for r in recs)

@@ -199,3 +199,24 @@ def test_swift_sampled_store_matches_python_sampling(swift, tmp_path, rng):
                          np.array_equal(want.probs[wo[j]:wo[j + 1]].view(np.uint16), got.probs[go[j]:go[j + 1]].view(np.uint16)))
             a += n
         assert same / total >= 0.99, (policy, same, total)  # only draws within rounding of a boundary may differ
+
+
+@pytest.mark.parametrize("options", [
+    dict(codec="lz4", target_logprobs=False),
+    dict(codec="none", padded_vocab_size=416, temperature=1.5),
+    dict(codec="zstd:9", top_p=1.0, top_k=7, teacher={"name": 'Smöl "x"\n', "weights_hash": "w", "tokenizer_hash": ""}),
+])
+def test_python_written_variants_pass_swift_verify(swift, tmp_path, rng, options):
+    V = 400
+    width = options.get("padded_vocab_size", V)
+    rows = []
+    with logitstore.Writer(tmp_path / "py", vocab_size=V, block_bytes=2048, **options) as w:
+        for _ in range(6):
+            T = int(rng.integers(1, 50))
+            tokens = rng.integers(0, V, T)
+            x = random_logits(rng, T, width)
+            w.add_sequence(tokens, logits=x)
+            rows.append(T)
+    swift("verify", tmp_path / "py")
+    st = assert_store_equals_export(tmp_path / "py", load_export(swift, tmp_path / "py", tmp_path / "exp"))
+    assert st.sequence_lengths().tolist() == rows

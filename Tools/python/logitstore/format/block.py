@@ -1,10 +1,11 @@
 """Blocks, Spec §4.4 and §4.5: encode logical content to block bytes, decode and check block bytes.
 
-Decoding enforces every rule of the Spec that the block's own bytes can break (format v2): stream descriptors in
-ascending type order, required streams present with the required flag, payloads ending at the block end, raw size
-equal to the block entry's, strict codecs, known filters, widths, ids and tokens below V, every count >= 1 and
-<= k_max, counts summing to the entries, kept probabilities +0 or positive, <= 1, non-increasing per position with
-Σ <= 1 + n·2^-11, and the target-log-prob stream present exactly when the manifest says so.
+Decoding enforces every block rule of Spec §5.2 (format v2): stream descriptors in ascending type order, required
+streams present with the required flag, payloads ending at the block end, raw size equal to the block entry's,
+strict codecs, known filters, widths, ids and tokens below V, every count in 1...k_max, counts summing to the
+entries, and the target-log-prob stream present exactly when the manifest says so; also that every kept
+probability is +0 or positive and <= 1. The per-position probability rules (non-increasing, Σ <= 1 + n·2^-11) are
+checked with `content=True`, as `verify` does.
 """
 from dataclasses import dataclass
 
@@ -99,9 +100,11 @@ class DecodedBlock:
 _WIDTHS = {PROBS: (2,), TARGET_LOGPROBS: (4,)}
 
 
-def decode(buf, file, block, entry, vocab_size, top_k, expect_targets, id_table, decompressor):
+def decode(buf, file, block, entry, vocab_size, top_k, expect_targets, id_table, decompressor, content=False):
     """Decodes and checks the block bytes `buf` (its checksum already verified). `entry` is its footer-index
-    record, `id_table()` returns the shard's π (or None). Raises CorruptStoreError naming `file` and `block`."""
+    record, `id_table()` returns the shard's π (or None). Raises CorruptStoreError naming `file` and `block`.
+    Every read checks the block rules of Spec §5.2 and that each probability is +0, positive and <= 1; with
+    `content` (verify) also that they are non-increasing per position with Σ <= 1 + n·2^-11."""
     def bad(detail):
         return CorruptStoreError(file, detail, block)
 
@@ -158,10 +161,19 @@ def decode(buf, file, block, entry, vocab_size, top_k, expect_targets, id_table,
         raise bad(f"a count ({int(counts.min())}...{int(counts.max())}) is outside 1...top_k {top_k}")
     if int(counts.sum()) != entries:
         raise bad(f"counts sum to {int(counts.sum())}, the block holds {entries} entries")
-    _check_probs(probs, counts, bad)
+    if probs.size and int(probs.max()) > _FLOAT16_ONE:
+        raise bad("a kept probability is negative, above 1 or not finite")
+    if content:
+        _check_probs(probs, counts, bad)
     targets = values.get(TARGET_LOGPROBS)
-    return DecodedBlock(tokens.astype(np.uint32, copy=False), counts, ids.astype(np.uint32, copy=False),
-                        probs.view(np.float16), None if targets is None else targets.astype(np.uint32).view(np.float32))
+    targets = None if targets is None else _owned(targets.astype(np.uint32, copy=False)).view(np.float32)
+    return DecodedBlock(_owned(tokens.astype(np.uint32, copy=False)), counts, _owned(ids.astype(np.uint32, copy=False)),
+                        _owned(probs).view(np.float16), targets)
+
+
+def _owned(a):
+    """`a`, or a copy when it is a read-only view (of the decompressed bytes or of the shard map)."""
+    return a if a.flags.writeable else a.copy()
 
 
 def _stream(buf, d, offset, n, bad, decompressor, id_table):
@@ -197,8 +209,6 @@ def _check_probs(bits, counts, bad):
     and Σ <= 1 + n·2^-11 per position."""
     if bits.size == 0:
         return
-    if int(bits.max()) > _FLOAT16_ONE:
-        raise bad("a kept probability is negative, above 1 or not finite")
     starts = np.cumsum(counts) - counts
     rising = bits[1:] > bits[:-1]
     rising[starts[1:] - 1] = False  # a new position may start higher

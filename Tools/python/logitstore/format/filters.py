@@ -26,12 +26,13 @@ def _shuffle(values, width):
     return out.tobytes()
 
 
-def _unshuffle(raw, n, width):
-    """The n elements (dtype uint{8W}) of byte-shuffled `raw` (exactly n*W bytes), OR-ing shifted byte planes."""
+def _unshuffle(raw, n, width, dtype=None):
+    """The n elements of byte-shuffled `raw` (exactly n*W bytes), OR-ing shifted byte planes, as `dtype` (default
+    uint{8W}; a wider integer type saves a later conversion)."""
     b = np.frombuffer(raw, dtype=np.uint8, count=n * width)
-    if width == 1:
+    if width == 1 and dtype is None:
         return b
-    dt = _UINT[width]
+    dt = _UINT[width] if dtype is None else dtype
     v = b[(width - 1) * n:].astype(dt)
     for k in range(width - 2, -1, -1):
         v <<= dt.type(8)
@@ -54,18 +55,21 @@ def encode(values, width, filter_id):
 
 
 def decode(raw, n, width, filter_id):
-    """The n element values of `raw` (n*W bytes), dtype uint{8W}; rank+shuffle yields ranks (see `ranks_to_ids`)."""
+    """The n element values of `raw` (n*W bytes), dtype uint{8W}; rank+shuffle yields ranks as intp (see
+    `ranks_to_ids`)."""
     if filter_id == FILTER_NONE:
         v = np.frombuffer(raw, dtype=_UINT[width], count=n)
-    elif filter_id in (FILTER_SHUFFLE, FILTER_RANK_SHUFFLE):
+    elif filter_id == FILTER_RANK_SHUFFLE:
+        v = _unshuffle(raw, n, width, np.dtype(np.intp))
+    elif filter_id == FILTER_SHUFFLE:
         v = _unshuffle(raw, n, width)
     elif filter_id == FILTER_DELTA_SHUFFLE:
-        d = _unshuffle(raw, n, width)
         # v_i = v_{i-1} - d_i  =>  v_i = -(d_0 + ... + d_i) mod 2^(8W). The running sum wraps mod 2^32 in uint32
         # (a multiple of 2^(8W), so the low bytes stay exact; uint32 accumulation is several times faster).
-        c = np.cumsum(d, dtype=np.uint32)
+        c = _unshuffle(raw, n, width, np.dtype(np.uint32))
+        np.cumsum(c, out=c)
         np.negative(c, out=c)
-        v = c.astype(d.dtype)
+        v = c.astype(_UINT[width], copy=False)
     else:
         raise ValueError(f"unknown filter {filter_id}")
     return v
@@ -73,6 +77,7 @@ def decode(raw, n, width, filter_id):
 
 def ranks_to_ids(ranks, id_of_rank):
     """ids = π(rank) for a rank+shuffle stream; None when a rank is outside the permutation (a corrupt stream)."""
-    if ranks.size and int(ranks.max()) >= id_of_rank.size:
+    try:
+        return np.take(id_of_rank, ranks, mode="raise")  # bounds-checked by numpy
+    except IndexError:
         return None
-    return np.take(id_of_rank, ranks.astype(np.intp), mode="clip")  # in range (checked); intp indices are fastest

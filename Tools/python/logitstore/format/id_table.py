@@ -71,6 +71,8 @@ def parse(section, vocab_size, checksum, decompressor, file, verify=True, max_id
     listed = filters.decode(raw, n, width, flt).astype(np.uint32)
     if n and int(listed.max()) >= vocab_size:
         raise bad(f"id {int(listed.max())} is not below the vocabulary size {vocab_size}")
-    if np.unique(listed).size != n:
+    listed_mask = np.zeros(vocab_size, dtype=bool)
+    listed_mask[listed] = True
+    if int(np.count_nonzero(listed_mask)) != n:
         raise bad("an id is listed twice")
-    return permutation(listed, vocab_size)
+    return np.concatenate((listed, np.flatnonzero(~listed_mask).astype(np.uint32)))
