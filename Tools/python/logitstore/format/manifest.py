@@ -200,6 +200,8 @@ def parse(data, path=MANIFEST_NAME):
         raise
     except (UnicodeDecodeError, ValueError) as e:
         raise bad(f"manifest is not valid JSON ({elide(e, 80)})") from None
+    except RecursionError:
+        raise bad(f"manifest nests arrays and objects deeper than {MAX_DEPTH} levels") from None
     if not isinstance(doc, dict):
         raise bad("manifest is not a JSON object")
     _check_tree(doc, path)
