@@ -10,6 +10,7 @@ public indirect enum JSONValue: Equatable, Sendable {
     /// Members in source order; keys are unique (duplicates are a parse error).
     case object([(String, JSONValue)])
 
+    /// Structural equality; numbers compare by source text, object members in order.
     public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
@@ -49,8 +50,11 @@ public enum StrictJSON {
 
     /// Why the bytes are not acceptable JSON, with the byte offset.
     public struct ParseError: Error, CustomStringConvertible, Equatable {
+        /// Byte offset in the input where the problem was found.
         public var offset: Int
+        /// What is wrong there.
         public var reason: String
+        /// The one-line message: the reason and the byte offset.
         public var description: String { "\(reason) at byte \(offset)" }
     }
 

@@ -6,7 +6,9 @@ import Foundation
 /// block throws an error naming shard and block, never wrong data. Not thread-safe: open one reader per thread
 /// (opening is cheap; the OS shares the mapped pages).
 public final class StoreReader {
+    /// The store directory, as given.
     public let directory: String
+    /// The validated manifest.
     public let manifest: Manifest
     /// Verify each block's checksum before decoding it (default true).
     public var verifyChecksums: Bool
@@ -30,11 +32,17 @@ public final class StoreReader {
     private var extraDecoders: [BlockDecoder] = []
     private var parallelBlocks: [DecodedBlock] = []
 
+    /// Sequences in the store, over all shards.
     public var sequenceCount: Int { shardSequenceStart.last! }
+    /// Positions in the store, over all shards (global positions are 0..<positionCount).
     public var positionCount: Int { shardPositionStart.last! }
+    /// Kept entries in the store, as the manifest records them.
     public var entryCount: Int { manifest.entryCount }
+    /// The teacher's vocabulary size V: every stored id is below it.
     public var vocabSize: Int { manifest.vocabSize }
+    /// True when every block carries the target-log-prob stream.
     public var hasTargetLogprobs: Bool { manifest.targetLogprobs }
+    /// Shards listed in the manifest.
     public var shardCount: Int { shards.count }
 
     /// Opens the store at `directory`: reads the manifest, maps every shard and checks its header, trailer and index.
