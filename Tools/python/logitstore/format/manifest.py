@@ -81,14 +81,17 @@ class Manifest:
 
     @property
     def num_sequences(self):
+        """Σ sequences over the shard list."""
         return sum(s.sequences for s in self.shards)
 
     @property
     def num_positions(self):
+        """Σ positions over the shard list."""
         return sum(s.positions for s in self.shards)
 
     @property
     def num_entries(self):
+        """Σ entries over the shard list."""
         return sum(s.entries for s in self.shards)
 
     def to_json(self):
