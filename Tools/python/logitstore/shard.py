@@ -47,7 +47,7 @@ class Shard:
         self._perm = None
 
     def _parse(self, vocab_size, descriptor_hash):
-        name, buf, size = self.name, self.buf, len(self.buf)
+        name, buf = self.name, self.buf
         header = Header.parse(buf, name)
         if header.vocab_size != vocab_size:
             raise CorruptStoreError(name, f"shard vocabulary {header.vocab_size} differs from the manifest's {vocab_size}")

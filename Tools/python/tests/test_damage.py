@@ -286,7 +286,7 @@ def test_probability_order_and_sum_are_verify_errors(tmp_path, rng, edit, match)
 def test_random_byte_flips_never_return_wrong_data(tmp_path, rng, plain):
     """Every single-byte change anywhere in a shard is refused with a StoreError (no other exception type), or
     -- nowhere, since the format has no unchecked bytes -- returns exactly the original data."""
-    seqs = build(tmp_path / "s", rng, plain=plain, n=3, T=30)
+    build(tmp_path / "s", rng, plain=plain, n=3, T=30)
     p = shard_path(tmp_path / "s")
     original = open(p, "rb").read()
     want = logitstore.open(tmp_path / "s").read(0, 90)

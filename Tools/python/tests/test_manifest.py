@@ -2,7 +2,6 @@
 the shard list; the descriptor hash ties the manifest to its shards."""
 import json
 
-import numpy as np
 import pytest
 
 import logitstore
