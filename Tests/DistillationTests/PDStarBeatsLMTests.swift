@@ -73,4 +73,25 @@ final class PDStarBeatsLMTests: XCTestCase {
         XCTAssertEqual(lm.positions, pd.positions)
         XCTAssertLessThan(pd.crossEntropy, lm.crossEntropy - 0.05, "PD* \(pd.crossEntropy) vs LM-only \(lm.crossEntropy)")
     }
+
+    /// RS-KD on a sampled store (64 draws per position from the teacher's softmax, stored as count/64) beats
+    /// LM-only at equal tokens, and its store keeps fewer entries per position than top-0.95-100.
+    func testRSKDBeatsLMOnlyOnHeldOutCrossEntropy() throws {
+        let dir = NSTemporaryDirectory() + "rs-e2e-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try dump(.sample(samples: 64, seed: 0), into: dir)
+        let reader = try StoreReader(directory: store)
+        XCTAssertTrue(reader.manifest.truncation.isSampled)
+        let record = try reader.sequence(0)
+        for j in 0..<record.tokens.count {
+            let probs = record.probs[record.offsets[j]..<record.offsets[j + 1]].map { Double(Float($0)) }
+            XCTAssertEqual(probs.reduce(0, +), 1, accuracy: 1e-9, "counts/N sum to 1")
+            for p in probs { XCTAssertEqual(p * 64, (p * 64).rounded(), "a multiple of 1/64") }
+        }
+        let lm = try train("lm", store: store, dir: dir)
+        let rs = try train("rs-kd", store: store, dir: dir)
+        print("held-out CE: LM-only \(lm.crossEntropy), RS-KD \(rs.crossEntropy) over \(rs.positions) positions")
+        XCTAssertEqual(lm.positions, rs.positions)
+        XCTAssertLessThan(rs.crossEntropy, lm.crossEntropy - 0.05, "RS-KD \(rs.crossEntropy) vs LM-only \(lm.crossEntropy)")
+    }
 }
