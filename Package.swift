@@ -51,7 +51,7 @@ let package = Package(
         // Storage lab: generates Spec/vectors and measures codec/filter choices (Tools/storage-lab).
         .executableTarget(name: "storage-lab", dependencies: ["LogitStore"], path: "Tools/storage-lab", swiftSettings: optimise),
         // Transformer benchmark (Tools/bench-transformer runs it against PyTorch).
-        .executableTarget(name: "TransformerBench", dependencies: ["Transformer", "FastMath"], path: "Tools/TransformerBench", swiftSettings: optimise),
+        .executableTarget(name: "transformer-bench", dependencies: ["Transformer", "FastMath"], path: "Tools/transformer-bench", swiftSettings: optimise),
 
         .testTarget(name: "FastMathTests", dependencies: ["FastMath"]),
         .testTarget(name: "LogitStoreTests", dependencies: ["LogitStore"]),

@@ -63,7 +63,7 @@ final class BPETokenizerTests: XCTestCase {
 }
 
 /// The real SmolLM2 tokenizer from the GGUF file, against encodings produced by the HF `tokenizers` package
-/// built from the same vocabulary and merges (Tools/python/smollm2_numpy.py: build_tokenizer).
+/// built from the same vocabulary and merges (Tools/python/scripts/smollm2_numpy.py: build_tokenizer).
 final class SmolLM2TokenizerTests: XCTestCase {
     func testKnownEncodings() throws {
         let t = try BPETokenizer(gguf: TestModel.gguf())

@@ -1,4 +1,4 @@
-"""Side-by-side benchmark of the Swift Transformer (Tools/TransformerBench) against PyTorch on the CPU.
+"""Side-by-side benchmark of the Swift Transformer (Tools/transformer-bench) against PyTorch on the CPU.
 
 Both run the same Llama architecture (RMSNorm, adjacent-pair RoPE, GQA causal attention, SwiGLU, tied
 LM head) on random weights with the same thread count. The two implementations alternate for
@@ -30,7 +30,7 @@ chunk = 256
 
 
 def run_swift():
-    cmd = [".build/release/TransformerBench", args.mode, "--iters", str(args.iters), "--chunk", str(chunk)] + extra
+    cmd = [".build/release/transformer-bench", args.mode, "--iters", str(args.iters), "--chunk", str(chunk)] + extra
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])

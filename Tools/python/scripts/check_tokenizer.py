@@ -2,7 +2,7 @@
 """Cross-checks `logitstore tokenize` against the HF `tokenizers` package built from the same GGUF vocabulary and
 merges (build_tokenizer in smollm2_numpy.py) on whole files. Note: HF also parses special tokens written in the
 text (e.g. "<|im_end|>"); logitstore does not, so such files differ by design.
-Usage: python3 Tools/python/check_tokenizer.py LOGITSTORE_BINARY MODEL.gguf FILE...   (needs gguf, tokenizers)"""
+Usage: python3 Tools/python/scripts/check_tokenizer.py LOGITSTORE_BINARY MODEL.gguf FILE...   (needs gguf, tokenizers)"""
 import json, os, subprocess, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf

@@ -1,7 +1,7 @@
 import Foundation
 import Transformer
 
-/// `TransformerBench gemm`: what OpenBLAS sgemm delivers on this machine, in wall-clock GFLOP/s, for a large
+/// `transformer-bench gemm`: what OpenBLAS sgemm delivers on this machine, in wall-clock GFLOP/s, for a large
 /// square product and for the teacher's own shapes (rows × in → out), three ways: one BLAS thread, all BLAS
 /// threads on one product, and one single-threaded product per core at once (how `dump --workers` runs).
 /// The best of `reps` timings is kept. Prints one JSON line per shape.

@@ -1,7 +1,7 @@
 // Transformer benchmark: tokens/s and GFLOP/s of LlamaModel on random weights.
 //   teacher mode: forward + LM head (in chunks) of SmolLM2-135M's shape, inference only;
 //   student mode: forward + LM head + cross-entropy + backward of a ~7M-parameter student.
-// Usage: TransformerBench [teacher|student|exp|gemm [--rows R]] [--profile [--only LAYER]] [--batch B] [--seq T] [--iters N] [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ffn F]
+// Usage: transformer-bench [teacher|student|exp|gemm [--rows R]] [--profile [--only LAYER]] [--batch B] [--seq T] [--iters N] [--dim D] [--layers L] [--heads H] [--kv-heads K] [--ffn F]
 // Prints one JSON line. Tools/bench-transformer runs it side by side with PyTorch.
 import Foundation
 import Transformer
