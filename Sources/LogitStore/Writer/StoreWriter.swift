@@ -91,6 +91,7 @@ public final class StoreWriter {
                             paddedVocabSize: options.paddedVocabSize == options.vocabSize ? nil : options.paddedVocabSize,
                             truncation: options.policy, teacher: options.teacher, targetLogprobs: options.recordTargetLogprobs)
         return try DurableFile.withLock(directory: directory) {
+            removeStaleManifestTemps(directory: directory)
             if FileManager.default.fileExists(atPath: directory + "/" + Manifest.fileName) {
                 let m = try Manifest.load(directory: directory)
                 if let why = m.incompatibility(with: mine) { throw StoreError.incompatible("cannot write to \(directory): \(why)") }
@@ -101,6 +102,17 @@ public final class StoreWriter {
             }
             try mine.save(directory: directory)
             return mine
+        }
+    }
+
+    /// Deletes `.manifest.json.<pid>.tmp` files left by a process killed while saving the manifest. Called under
+    /// the directory lock (every manifest save holds it), and only for pids that are no longer alive.
+    private static func removeStaleManifestTemps(directory: String) {
+        let prefix = "." + Manifest.fileName + ".", suffix = ".tmp"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where name.hasPrefix(prefix) && name.hasSuffix(suffix) {
+            guard let pid = Int32(name.dropFirst(prefix.count).dropLast(suffix.count)) else { continue }
+            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
         }
     }
 
@@ -233,7 +245,7 @@ public final class StoreWriter {
                 if block.logicalBytes >= target { try flushBlock() }
             }
             s.addSequence(firstPosition: first, length: tokens.count)
-            if s.bytesWritten + (s.pendingLogicalBytes + block.logicalBytes) / 3 >= options.shardTargetBytes { try commitShard() }
+            if s.bytesWritten + (s.pendingLogicalBytes + block.logicalBytes) / 3 >= (CrashPoint.shardTargetOverride ?? options.shardTargetBytes) { try commitShard() }
         } catch let error as StoreError {
             if case .invalidInput = error { throw error }
             fail()
@@ -245,6 +257,7 @@ public final class StoreWriter {
         guard block.positionCount > 0, let s = shard else { return }
         try s.addBlock(block, encoder: encoder, codec: options.codec, plan: encodingPlan)
         block.removeAll()
+        CrashPoint.reach(.blockWritten)
     }
 
     private func fail() {
@@ -263,9 +276,12 @@ public final class StoreWriter {
         guard let s = shard, !s.sequences.isEmpty else { return }
         try flushBlock()
         let (bytes, sum) = try s.finish(codec: options.codec, encoder: encoder, plan: encodingPlan)
+        CrashPoint.reach(.shardSynced)
         let name = "\(options.writerID)-\(String(format: "%06d", nextSerial)).\(ShardLayout.fileExtension)"
         guard rename(s.tempPath, directory + "/" + name) == 0 else { throw DurableFile.fail(directory + "/" + name, "rename") }
+        CrashPoint.reach(.shardRenamed)
         try DurableFile.fsyncDirectory(directory)
+        CrashPoint.reach(.directorySynced)
         let entry = Manifest.ShardEntry(file: name, writerID: options.writerID, sequences: s.sequences.count,
                                         positions: s.positions, entries: s.entries, bytes: bytes, xxh3: Checksum.hex(sum))
         try DurableFile.withLock(directory: directory) {
@@ -273,6 +289,7 @@ public final class StoreWriter {
             m.shards.append(entry)
             try m.save(directory: directory)
         }
+        CrashPoint.reach(.manifestSaved)
         committedSequenceCount += s.sequences.count
         nextSerial += 1
         shard = nil
