@@ -83,6 +83,10 @@ let package = Package(
         // Transformer benchmark (Tools/bench-transformer runs it against PyTorch).
         .executableTarget(name: "transformer-bench", dependencies: ["Transformer", "FastMath"], path: "Tools/transformer-bench", swiftSettings: checked),
 
+        // libFuzzer harness over the shard and manifest parsers (Tools/torture builds it with -sanitize=fuzzer);
+        // a normal build replays inputs given as files.
+        .executableTarget(name: "fuzz-store", dependencies: ["LogitStore"], path: "Tools/fuzz", swiftSettings: checked),
+
         .testTarget(name: "FastMathTests", dependencies: ["FastMath"]),
         .testTarget(name: "LogitStoreTests", dependencies: ["LogitStore"]),
         .testTarget(name: "TransformerTests", dependencies: ["Transformer"]),
