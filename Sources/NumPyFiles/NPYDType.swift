@@ -1,7 +1,10 @@
 /// The element types a `.npy` file may hold here: fixed-width integers and IEEE floats.
 public enum NPYScalarType: String, CaseIterable, Sendable {
+    /// Unsigned integers of 1, 2, 4 and 8 bytes.
     case uint8 = "u1", uint16 = "u2", uint32 = "u4", uint64 = "u8"
+    /// Signed integers of 1, 2, 4 and 8 bytes.
     case int8 = "i1", int16 = "i2", int32 = "i4", int64 = "i8"
+    /// IEEE-754 binary16, binary32 and binary64.
     case float16 = "f2", float32 = "f4", float64 = "f8"
 
     /// Bytes per element.
@@ -34,10 +37,12 @@ public enum NPYScalarType: String, CaseIterable, Sendable {
 
 /// A dtype: element type plus byte order, as in the header's `descr` ('<f4', '>u2', '|u1').
 public struct NPYDType: Equatable, Sendable, CustomStringConvertible {
+    /// The element type.
     public var scalar: NPYScalarType
     /// True for little-endian data (single-byte types count as little-endian).
     public var littleEndian: Bool
 
+    /// A dtype of `scalar` in the given byte order (single-byte types are always little-endian).
     public init(_ scalar: NPYScalarType, littleEndian: Bool = true) {
         self.scalar = scalar
         self.littleEndian = littleEndian || scalar.size == 1
@@ -64,11 +69,13 @@ public struct NPYDType: Equatable, Sendable, CustomStringConvertible {
         return (littleEndian ? "<" : ">") + scalar.rawValue
     }
 
+    /// The NumPy name, e.g. "float32", marked when big-endian.
     public var description: String { scalar.numpyName + (littleEndian ? "" : " (big-endian)") }
 }
 
 /// Swift types that map to one NumPy scalar type.
 public protocol NPYElement: Sendable {
+    /// The NumPy scalar type of this Swift type.
     static var npyScalar: NPYScalarType { get }
     /// Reverses the byte order of a value (for big-endian files).
     var byteSwapped: Self { get }

@@ -23,6 +23,7 @@ public enum NPYError: Error, CustomStringConvertible, Equatable {
     /// A streaming writer received more or fewer elements than its shape declares.
     case elementCountMismatch(path: String, declared: Int, written: Int)
 
+    /// The one-line message, naming the file.
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): return "\(path): cannot open: \(reason)"

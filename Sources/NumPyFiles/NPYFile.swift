@@ -9,13 +9,18 @@ import Darwin
 /// Every check happens in `init`: magic, version, header, dtype, Fortran order, and that the file
 /// holds exactly the bytes the header promises.
 public final class NPYFile: @unchecked Sendable {
+    /// The file's path, as given.
     public let path: String
+    /// The validated header.
     public let header: NPYHeader
     private let base: UnsafeMutableRawPointer?
     private let mappedLength: Int
 
+    /// The element type and byte order of the data.
     public var dtype: NPYDType { header.dtype }
+    /// The array shape, outermost first.
     public var shape: [Int] { header.shape }
+    /// The number of elements.
     public var count: Int { header.count }
 
     /// Opens and maps `path`, validating the header and the file length.

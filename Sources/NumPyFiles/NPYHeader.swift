@@ -4,12 +4,16 @@
 /// (little-endian u16 for 1.0, u32 for 2.0 and 3.0), then a Python dict literal
 /// `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }` padded with spaces and ended by `\n`.
 public struct NPYHeader: Equatable, Sendable {
+    /// Element type and byte order.
     public var dtype: NPYDType
+    /// The array shape, outermost first (empty for a 0-d array).
     public var shape: [Int]
+    /// True when the data is stored column-major.
     public var fortranOrder: Bool
     /// Byte offset of the data section from the start of the file.
     public var dataOffset: Int
 
+    /// A header for writing (the data offset is computed when it is serialised).
     public init(dtype: NPYDType, shape: [Int], fortranOrder: Bool = false, dataOffset: Int = 0) {
         self.dtype = dtype
         self.shape = shape

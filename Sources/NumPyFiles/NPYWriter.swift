@@ -10,7 +10,9 @@ import Darwin
 /// after exactly the declared number of elements was written; a writer dropped before then
 /// removes its temporary file, so a failed export never leaves a half-written `.npy` behind.
 public final class NPYWriter {
+    /// The final path the file is renamed to by `finish()`.
     public let path: String
+    /// The header written at the start of the file (dtype and shape of all the data to come).
     public let header: NPYHeader
     private let temporaryPath: String
     private var fd: Int32

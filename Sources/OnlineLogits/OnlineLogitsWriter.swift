@@ -14,6 +14,7 @@ import LogitStore
 ///     ...
 ///     try online.finish()
 public final class OnlineLogitsWriter {
+    /// The store writer the finished sequences are appended to.
     public let writer: StoreWriter
     private let truncator: Truncator
     private var tokens: [UInt32] = []
@@ -21,6 +22,7 @@ public final class OnlineLogitsWriter {
     private var rowsSeen = 0
     private var open = false
 
+    /// Wraps `writer`, truncating rows with the store's own policy, vocabulary and row width.
     public init(writer: StoreWriter) throws {
         self.writer = writer
         truncator = try Truncator(vocabSize: writer.options.vocabSize, rowWidth: writer.options.rowWidth, policy: writer.options.policy)

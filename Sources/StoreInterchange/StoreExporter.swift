@@ -4,8 +4,11 @@ import NumPyFiles
 
 /// What an export wrote.
 public struct ExportSummary: Codable, Equatable, Sendable {
+    /// Sequences written.
     public var sequences: Int
+    /// Positions written (elements of `tokens.npy`).
     public var positions: Int
+    /// Kept entries written (elements of `ids.npy` and `probs.npy`).
     public var entries: Int
     /// The files written, in the output directory.
     public var files: [String]

@@ -6,12 +6,15 @@ import CXXHash
 public final class BPETokenizer: @unchecked Sendable {
     /// Token strings as stored (byte-level alphabet: a space is `Ġ`, a newline `Ċ`, ...).
     public let tokens: [String]
+    /// The end-of-sequence id (`tokenizer.ggml.eos_token_id`), when the file names one.
     public let eosID: UInt32?
+    /// The beginning-of-sequence id (`tokenizer.ggml.bos_token_id`), when the file names one; `encode` never adds it.
     public let bosID: UInt32?
     /// The pre-tokenizer name from `tokenizer.ggml.pre` (e.g. "smollm").
     public let preTokenizerName: String
     /// XXH3-64 (seed 0, hex) of a canonical serialisation of the model, pre-tokenizer, vocabulary and merges.
     public let identityHash: String
+    /// The number of tokens in the vocabulary.
     public var vocabularySize: Int { tokens.count }
 
     private var byteToken = [UInt32](repeating: 0, count: 256)

@@ -16,6 +16,7 @@ public enum InputFormat: String, CaseIterable, Sendable {
     /// A Megatron-LM indexed dataset: `PREFIX.bin` + `PREFIX.idx` (PATH may be the prefix or either file).
     case megatron
 
+    /// True for inputs that are tokenised and packed (text, JSONL), false for token inputs taken as they are.
     public var isText: Bool { self == .text || self == .jsonl }
 }
 
@@ -127,13 +128,20 @@ public enum CorpusInput {
 /// (1 u8, 2 i8, 3 i16, 4 i32, 5 i64, 8 u16), u64 sequence count S, u64 document count D, i32 sizes[S],
 /// i64 byte pointers[S] into `.bin`, i64 document indices[D] (optionally followed by i8 modes[S]).
 public struct MegatronDataset {
+    /// The `.idx` file.
     public let idxPath: String
+    /// The `.bin` file holding the tokens.
     public let binPath: String
+    /// Tokens per sequence, in index order.
     public let sizes: [Int]
+    /// Byte offset of each sequence in the `.bin` file.
     public let pointers: [Int]
+    /// The index's document boundaries (sequence indices), as stored.
     public let documentIndices: [Int]
+    /// The token dtype code of the index (1 u8, 2 i8, 3 i16, 4 i32, 5 i64, 8 u16).
     public let dtypeCode: UInt8
 
+    /// Reads and checks the index of the dataset at `path` (the prefix, the `.idx` or the `.bin`); the tokens are read by `allTokens()`.
     public init(path: String) throws {
         var prefix = path
         if prefix.hasSuffix(".idx") || prefix.hasSuffix(".bin") { prefix.removeLast(4) }
@@ -159,6 +167,7 @@ public struct MegatronDataset {
         }
     }
 
+    /// Bytes per token in the `.bin` file.
     public var elementSize: Int { [1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 8: 2][dtypeCode]! }
 
     /// Every sequence's tokens, concatenated in index order.
@@ -197,11 +206,16 @@ public struct MegatronDataset {
 /// Token sequences ready for the teacher: either packed from documents (EOS after every document, then cut
 /// into `seqLen` pieces) or cut from raw tokens as they are. The last sequence may be shorter.
 public struct PackedSequences: Sendable {
+    /// All the tokens, sequence after sequence.
     public let tokens: [UInt32]
+    /// Tokens per sequence (the last sequence may be shorter).
     public let seqLen: Int
+    /// The number of sequences.
     public var count: Int { (tokens.count + seqLen - 1) / seqLen }
+    /// Documents packed (0 for token inputs).
     public var documentCount: Int
 
+    /// Sequences cut from `tokens` every `seqLen` tokens (`seqLen` must be positive).
     public init(tokens: [UInt32], seqLen: Int, documentCount: Int = 0) {
         precondition(seqLen > 0)
         self.tokens = tokens; self.seqLen = seqLen; self.documentCount = documentCount
@@ -209,6 +223,7 @@ public struct PackedSequences: Sendable {
 
     /// The range of sequence `i` in `tokens`.
     public func range(_ i: Int) -> Range<Int> { (i * seqLen)..<min(tokens.count, (i + 1) * seqLen) }
+    /// The tokens of sequence `i`.
     public func sequence(_ i: Int) -> ArraySlice<UInt32> { tokens[range(i)] }
 
     /// Tokenises each document of a text/JSONL input, appends `eos` after each, and cuts the stream into `seqLen` pieces.

@@ -10,6 +10,7 @@
 /// - `Q6_K`: super-blocks of 256: `u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d` (210 B), sixteen 16-element
 ///   sub-blocks with 8-bit scales, 6-bit quants offset by 32.
 public enum GGMLType: UInt32, CaseIterable, Sendable {
+    /// The type ids as in the GGUF tensor table (ggml's `ggml_type`).
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q8_0 = 8, q4_K = 12, q6_K = 14, bf16 = 30
 
     /// Elements per block.

@@ -5,15 +5,19 @@ import Glibc
 
 /// One entry of a GGUF tensor table.
 public struct GGUFTensorInfo: Sendable {
+    /// The tensor's name, e.g. `blk.0.attn_q.weight`.
     public let name: String
     /// Dimensions as stored (ggml order: `dims[0]` is the fastest-varying, i.e. the row length).
     public let dims: [Int]
     /// The raw GGML type id; `type` is nil when this reader cannot dequantise it.
     public let rawType: UInt32
+    /// The tensor's type, or nil when this reader cannot dequantise it.
     public var type: GGMLType? { GGMLType(rawValue: rawType) }
     /// Byte offset of the data from the start of the file.
     public let fileOffset: Int
+    /// Bytes of data, from the type's block size and the element count.
     public let byteCount: Int
+    /// The number of elements (the product of `dims`).
     public var elementCount: Int { dims.reduce(1, *) }
     /// The shape in row-major order (slowest-varying first), e.g. `[vocab, dim]` for `token_embd`.
     public var rowMajorShape: [Int] { dims.reversed() }
@@ -26,13 +30,19 @@ public struct GGUFTensorInfo: Sendable {
 /// `general.alignment` (default 32) and the tensor data, each tensor at its offset from the data start.
 /// Every size and offset is checked against the file length.
 public final class GGUFFile: @unchecked Sendable {
+    /// The file's path, as given.
     public let path: String
+    /// The GGUF version (2 or 3).
     public let version: UInt32
     /// Metadata in file order.
     public let metadataKeys: [String]
+    /// Metadata values by key.
     public let metadata: [String: GGUFValue]
+    /// The tensor table, in file order.
     public let tensors: [GGUFTensorInfo]
+    /// `general.alignment` (32 when absent): tensor data offsets are multiples of it.
     public let alignment: Int
+    /// Byte offset of the tensor data section.
     public let dataOffset: Int
     private let base: UnsafeRawPointer
     private let length: Int
@@ -157,26 +167,32 @@ public final class GGUFFile: @unchecked Sendable {
 
     // MARK: typed metadata access
 
+    /// The metadata value of `key`; throws `TeacherError.missingMetadata` when absent.
     public func value(_ key: String) throws -> GGUFValue {
         guard let v = metadata[key] else { throw TeacherError.missingMetadata(key: key) }
         return v
     }
+    /// The integer metadata value of `key` (any integer type); throws when absent or of another type.
     public func int(_ key: String) throws -> Int {
         guard let v = try value(key).intValue else { throw TeacherError.wrongMetadataType(key: key, expected: "an integer") }
         return v
     }
+    /// The numeric metadata value of `key` (float or integer); throws when absent or of another type.
     public func double(_ key: String) throws -> Double {
         guard let v = try value(key).doubleValue else { throw TeacherError.wrongMetadataType(key: key, expected: "a number") }
         return v
     }
+    /// The string metadata value of `key`; throws when absent or of another type.
     public func string(_ key: String) throws -> String {
         guard let v = try value(key).stringValue else { throw TeacherError.wrongMetadataType(key: key, expected: "a string") }
         return v
     }
+    /// The string-array metadata value of `key`; throws when absent or when any element is not a string.
     public func strings(_ key: String) throws -> [String] {
         guard let a = try value(key).arrayValue else { throw TeacherError.wrongMetadataType(key: key, expected: "an array of strings") }
         return try a.map { guard let s = $0.stringValue else { throw TeacherError.wrongMetadataType(key: key, expected: "an array of strings") }; return s }
     }
+    /// The integer-array metadata value of `key`; throws when absent or when any element is not an integer.
     public func ints(_ key: String) throws -> [Int] {
         guard let a = try value(key).arrayValue else { throw TeacherError.wrongMetadataType(key: key, expected: "an array of integers") }
         return try a.map { guard let s = $0.intValue else { throw TeacherError.wrongMetadataType(key: key, expected: "an array of integers") }; return s }

@@ -29,7 +29,10 @@ public indirect enum GGUFValue: Equatable, Sendable {
         }
     }
 
+    /// The string, when this value is one.
     public var stringValue: String? { if case let .string(s) = self { return s } else { return nil } }
+    /// The Boolean, when this value is one.
     public var boolValue: Bool? { if case let .bool(b) = self { return b } else { return nil } }
+    /// The elements, when this value is an array.
     public var arrayValue: [GGUFValue]? { if case let .array(_, a) = self { return a } else { return nil } }
 }

@@ -5,13 +5,17 @@ import Transformer
 /// A Llama-architecture teacher loaded from GGUF: the fp32 `LlamaModel` (weights dequantised once at load),
 /// its tokenizer, and its identity (hashes) for the store's manifest.
 public final class TeacherModel {
+    /// The teacher network, weights dequantised to fp32.
     public let model: LlamaModel
+    /// The tokenizer built from the file's metadata.
     public let tokenizer: BPETokenizer
+    /// The shape read from the file's `llama.*` metadata.
     public let config: LlamaConfig
     /// `general.name` from the file, else the file name.
     public let name: String
     /// "xxh3:<16 hex>": XXH3-64 (seed 0) of the whole GGUF file.
     public let weightsHash: String
+    /// The GGUF file this teacher was loaded from.
     public let path: String
 
     /// Loads `path`. Throws `TeacherError` for an unsupported architecture, a missing tensor, a tensor of the

@@ -20,19 +20,27 @@ public enum CausalSelfAttention {
     /// The block size for a forward pass that keeps its probabilities for backward (`training`) or not.
     public static func blockRows(training: Bool) -> Int { training ? trainingBlockRows : inferenceBlockRows }
 
+    /// The sizes one attention call works on, and the widths derived from them.
     public struct Shape {
+        /// Sequences, positions per sequence, query heads, key/value heads (dividing `heads`) and the width of one head.
         public var batch, seqLen, heads, kvHeads, headDim: Int
         /// Query rows per block; forward and the backward that uses its probabilities must agree.
         public var blockRows: Int
+        /// A shape with `blockRows` query rows per block (training's block size unless given).
         public init(batch: Int, seqLen: Int, heads: Int, kvHeads: Int, headDim: Int,
                     blockRows: Int = CausalSelfAttention.trainingBlockRows) {
             self.batch = batch; self.seqLen = seqLen; self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim
             self.blockRows = blockRows
         }
+        /// Width of all query heads together (heads · headDim).
         public var qDim: Int { heads * headDim }
+        /// Width of all key (or value) heads together (kvHeads · headDim).
         public var kvDim: Int { kvHeads * headDim }
+        /// Width of one row of the `qkv` input: queries, then keys, then values.
         public var qkvDim: Int { qDim + 2 * kvDim }
+        /// Query heads that share one key/value head.
         public var group: Int { heads / kvHeads }
+        /// The attention logit scale, 1/√headDim.
         public var scale: Float { 1 / Float(headDim).squareRoot() }
         /// Rows of one block (the last block of a sequence may have fewer).
         public var block: Int { min(blockRows, seqLen) }

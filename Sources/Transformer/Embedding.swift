@@ -1,5 +1,6 @@
 /// Token embedding: row r of the output is row tokens[r] of the table [vocab, dim].
 public enum Embedding {
+    /// Copies row tokens[r] of `table` [vocab, dim] into row r of `out`; the tokens must be below the vocabulary size.
     public static func forward(out: UnsafeMutablePointer<Float>, tokens: UnsafePointer<UInt32>, table: UnsafePointer<Float>,
                         rows: Int, dim: Int) {
         for r in 0..<rows {

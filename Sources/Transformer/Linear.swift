@@ -24,6 +24,8 @@ public enum Linear {
 
 /// Row-major `cblas_sgemm`: C[m, n] = alpha · op(A)[m, k] · op(B)[k, n] + beta · C.
 public enum Gemm {
+    /// Runs one product: op(A) is A, or Aᵀ when `transA` (likewise B); `lda`, `ldb`, `ldc` are row strides in floats.
+    /// Does nothing when `m` or `n` is 0.
     @inline(__always)
     public static func run(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
                     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,

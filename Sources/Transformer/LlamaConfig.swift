@@ -5,14 +5,23 @@
 /// left out when decoding (vocab 0 = "to be filled in by the caller", eps 1e-5, base 10000);
 /// call `validate()` before building a model.
 public struct LlamaConfig: Codable, Equatable, Sendable {
+    /// Transformer blocks.
     public var layers: Int
+    /// Width of the residual stream (the embedding size).
     public var dim: Int
+    /// Query heads per attention layer.
     public var heads: Int
+    /// Key/value heads per attention layer; `heads` must be a multiple of it (grouped-query attention).
     public var kvHeads: Int
+    /// Hidden width of the SwiGLU feed-forward layer.
     public var ffnDim: Int
+    /// Rows of the token embedding and of the LM head (0 until the caller fills it in).
     public var vocabSize: Int
+    /// True when the LM head reuses the token embedding instead of its own `output` matrix.
     public var tiedEmbeddings: Bool
+    /// The ε added to the mean square in every RMSNorm.
     public var normEps: Float
+    /// The RoPE frequency base θ.
     public var ropeBase: Float
 
     /// Width of one attention head.
@@ -22,6 +31,7 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
     /// Width of all key (or value) heads together (kvHeads · headDim).
     public var kvDim: Int { kvHeads * headDim }
 
+    /// A configuration from its fields; call `validate()` before building a model.
     public init(layers: Int, dim: Int, heads: Int, kvHeads: Int, ffnDim: Int, vocabSize: Int,
                 tiedEmbeddings: Bool, normEps: Float = 1e-5, ropeBase: Float = 10000) {
         self.layers = layers; self.dim = dim; self.heads = heads; self.kvHeads = kvHeads
@@ -64,6 +74,7 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
         case tiedEmbeddings = "tied_embeddings", normEps = "norm_eps", ropeBase = "rope_base"
     }
 
+    /// Decodes the snake_case JSON form; `kv_heads` defaults to `heads`, `tied_embeddings` to true.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         layers = try c.decode(Int.self, forKey: .layers)
@@ -80,10 +91,14 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
 
 /// Errors of the Transformer module.
 public enum TransformerError: Error, CustomStringConvertible, Equatable {
+    /// The configuration cannot describe a model (the reason is given).
     case invalidConfig(String)
+    /// A token id is not below the vocabulary size.
     case tokenOutOfRange(token: UInt32, position: Int, vocabSize: Int)
+    /// Buffers or inputs do not have the sizes the model needs.
     case shapeMismatch(String)
 
+    /// A one-line message for the user.
     public var description: String {
         switch self {
         case .invalidConfig(let why): return "invalid model config: \(why)"

@@ -4,7 +4,9 @@
 /// The model stops at the final RMSNorm; callers apply `LMHead` to chunks of rows.
 /// Not thread-safe: one forward/backward at a time per instance.
 public final class LlamaModel {
+    /// The shape this model was built with.
     public let config: LlamaConfig
+    /// Where each tensor lives in `parameters` (and, at the same offsets, in `gradients`).
     public let layout: ParameterLayout
 
     private let parameterStorage: FloatBuffer
@@ -87,6 +89,7 @@ public final class LlamaModel {
         UnsafeMutableBufferPointer(start: gradientBuffer.pointer + outputOffset, count: config.vocabSize * config.dim)
     }
 
+    /// Sets every gradient to zero (before accumulating a new step's backward passes).
     public func zeroGradients() { gradientBuffer.zero() }
 
     /// Deterministic GPT-2-style initialisation: matrices and embeddings N(0, 0.02²), the residual

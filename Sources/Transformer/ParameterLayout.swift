@@ -17,11 +17,13 @@ public struct TensorSlot: Equatable, Sendable {
 /// form one [(heads+2·kvHeads)·hd, dim] matrix; `ffn_gate|up` likewise form one [2·ffn, dim] matrix.
 /// The model relies on that adjacency to do one matrix product per group.
 public struct ParameterLayout: Sendable {
+    /// Every tensor, in buffer order.
     public let slots: [TensorSlot]
     /// Total number of floats.
     public let count: Int
     private let index: [String: Int]
 
+    /// Lays out the tensors of `c` in the order above.
     public init(config c: LlamaConfig) {
         var slots: [TensorSlot] = []
         var offset = 0
@@ -50,6 +52,7 @@ public struct ParameterLayout: Sendable {
         self.index = index
     }
 
+    /// The tensor named `name` (GGUF naming), or nil when the layout has none.
     public subscript(name: String) -> TensorSlot? {
         index[name].map { slots[$0] }
     }

@@ -3,12 +3,16 @@ import Foundation
 /// Rotary position embedding on ADJACENT pairs (2i, 2i+1) of each head (the llama.cpp/GGUF convention),
 /// angle = position · base^(−2i/headDim), position = index within the sequence.
 public struct RoPE {
+    /// Positions the tables cover.
     public let seqLen: Int
+    /// Width of one head (even); pairs (2i, 2i+1) rotate together.
     public let headDim: Int
     /// cos and sin tables, [seqLen, headDim/2].
     public let cos: [Float]
+    /// Sine table, [seqLen, headDim/2], alongside `cos`.
     public let sin: [Float]
 
+    /// Precomputes the tables for positions 0..<seqLen with frequency base `base`.
     public init(seqLen: Int, headDim: Int, base: Float) {
         self.seqLen = seqLen
         self.headDim = headDim

@@ -5,6 +5,7 @@ import FastMath
 public enum SwiGLU {
     typealias V = SIMD16<Float>
 
+    /// h = silu(g) ⊙ u for `rows` rows: reads [rows, 2·ffn] from `gu`, writes [rows, ffn] to `out`.
     public static func forward(out: UnsafeMutablePointer<Float>, gu: UnsafePointer<Float>, rows: Int, ffn: Int) {
         for r in 0..<rows {
             let g = gu + r * 2 * ffn, u = g + ffn, h = out + r * ffn

@@ -24,7 +24,7 @@ final class ReadPathTests: XCTestCase {
             for k in [Int.max, 30, 7, 1] {
                 for tau in [1.0, 2.0, 0.5] {
                     for bucket in [false, true] {
-                        let t = rec.targets(TargetOptions(topP: p, topK: k, temperature: tau, droppedMassBucket: bucket))
+                        let t = try rec.targets(TargetOptions(topP: p, topK: k, temperature: tau, droppedMassBucket: bucket))
                         XCTAssertEqual(t.offsets.count, rec.positionCount + 1)
                         for j in 0..<rec.positionCount {
                             let a = rec.offsets[j], b = rec.offsets[j + 1]
@@ -47,10 +47,10 @@ final class ReadPathTests: XCTestCase {
         }
     }
 
-    func testTemperatureSharpensAndFlattens() {
+    func testTemperatureSharpensAndFlattens() throws {
         let rec = SequenceRecord(tokens: [0], offsets: [0, 3], ids: [5, 6, 7], probs: [0.5, 0.3, 0.1])
-        let hot = rec.targets(TargetOptions(temperature: 2)).probs, cold = rec.targets(TargetOptions(temperature: 0.5)).probs
-        let plain = rec.targets(TargetOptions()).probs
+        let hot = try rec.targets(TargetOptions(temperature: 2)).probs, cold = try rec.targets(TargetOptions(temperature: 0.5)).probs
+        let plain = try rec.targets(TargetOptions()).probs
         XCTAssertLessThan(hot[0], plain[0]); XCTAssertGreaterThan(cold[0], plain[0])
         XCTAssertEqual(Double(plain[0]), 0.5 / 0.9, accuracy: 1e-3)
     }

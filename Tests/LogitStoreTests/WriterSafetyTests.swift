@@ -40,7 +40,10 @@ final class WriterSafetyTests: XCTestCase {
         let r = try StoreReader(directory: dir)
         XCTAssertEqual(r.sequenceCount, committedAtCrash)
         for i in 0..<committedAtCrash { XCTAssertEqual(try r.sequence(i), record(all[i].0, all[i].1)) }
-        XCTAssertTrue(try r.verify().ok)
+        // verify names the renamed-but-unlisted shard (a crash leftover) and nothing else.
+        let crashReport = try r.verify()
+        XCTAssertEqual(crashReport.problems.count, 1, "\(crashReport.problems)")
+        XCTAssertTrue(crashReport.problems.first?.contains("w0-000078.lgs") ?? false, "\(crashReport.problems)")
 
         // Resume: same writer id, skip committed sequences, append the rest.
         let w = try StoreWriter(directory: dir, options: options())
@@ -87,6 +90,12 @@ final class WriterSafetyTests: XCTestCase {
         XCTAssertThrowsError(try StoreWriter(directory: dir, options: o)) { XCTAssertTrue("\($0)".contains("tokenizer"), "\($0)") }
         o = options(); o.recordTargetLogprobs = false
         XCTAssertThrowsError(try StoreWriter(directory: dir, options: o))
+        // The rest of the store descriptor (§3.3): teacher name, a weights hash present on one side only.
+        o = options(); o.teacher.name = "another"
+        XCTAssertThrowsError(try StoreWriter(directory: dir, options: o)) { XCTAssertTrue("\($0)".contains("teacher_name"), "\($0)") }
+        o = options(); o.teacher.weightsHash = nil
+        XCTAssertThrowsError(try StoreWriter(directory: dir, options: o)) { XCTAssertTrue("\($0)".contains("weights_hash"), "\($0)") }
+        XCTAssertNoThrow(try StoreWriter(directory: dir, options: options()).finish())
     }
 
     func testBadInputRejectedAndNothingCommitted() throws {

@@ -25,8 +25,12 @@ final class InterchangeTests: XCTestCase {
                 var chosen = Set<UInt32>()
                 while chosen.count < c { chosen.insert(UInt32(rng.next() % UInt64(vocab))) }
                 d.ids += chosen.shuffled(using: &rng)
-                var p = Double(rng.next() % 1000) / 1000 * 0.6 + 0.3
-                for _ in 0..<c { d.probs.append(Float16(p)); p *= Double(rng.next() % 90 + 5) / 100 }
+                // Descending weights scaled to a kept mass in [0.3, 0.9]: a valid truncated distribution (Σ ≤ 1, Spec §5.1).
+                let mass = Double(rng.next() % 1000) / 1000 * 0.6 + 0.3
+                var w: [Double] = [], x = 1.0
+                for _ in 0..<c { w.append(x); x *= Double(rng.next() % 90 + 5) / 100 }
+                let total = w.reduce(0, +)
+                for x in w { d.probs.append(Float16(x / total * mass)) }
                 d.tl.append(j == len - 1 ? .nan : -Float(rng.next() % 10_000) / 1000)
             }
         }

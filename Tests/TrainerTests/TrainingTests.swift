@@ -11,7 +11,7 @@ final class TrainingTests: XCTestCase {
         let dir = try TinyStore.make(sequences: 2, length: 12)
         let reader = try StoreReader(directory: dir)
         let record = try reader.sequence(1)
-        let targets = record.targets(TargetOptions())
+        let targets = try record.targets(TargetOptions())
         let src = try WindowSource(reader: reader, sequences: [1], seqLen: 4, shuffledWithSeed: nil, targets: TargetOptions())
         var batch = Batch()
         try src.fill(&batch, windows: 10)

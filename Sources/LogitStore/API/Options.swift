@@ -7,9 +7,10 @@ public enum Codec: Equatable, Sendable, CustomStringConvertible {
     /// Zstandard frame at the given level (1...22; negative levels are zstd's fast modes).
     case zstd(level: Int)
 
-    /// The default: zstd level 3 (see README "Storage engine" for the measurement behind it).
+    /// The default: zstd level 3 (see Spec/DESIGN.md for the measurement behind it).
     public static let `default` = Codec.zstd(level: 3)
 
+    /// The codec as written in messages, e.g. "zstd(level: 3)".
     public var description: String {
         switch self {
         case .none: return "none"
@@ -90,6 +91,7 @@ public struct TruncationPolicy: Codable, Equatable, Sendable {
         return p
     }
 
+    /// Decodes the manifest's `truncation` object (an absent `policy` reads as top-p-k; validation is separate).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         kind = try c.decodeIfPresent(TargetPolicyKind.self, forKey: .kind) ?? .topPK
@@ -102,6 +104,7 @@ public struct TruncationPolicy: Codable, Equatable, Sendable {
         weights = try c.decodeIfPresent(SampleWeights.self, forKey: .weights)
     }
 
+    /// Encodes the manifest's `truncation` object; the sampling fields only when they are set.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(kind, forKey: .kind)
@@ -164,6 +167,7 @@ public struct TeacherIdentity: Codable, Equatable, Sendable {
         case name, weightsHash = "weights_hash", tokenizerHash = "tokenizer_hash"
     }
 
+    /// A teacher identity; leave the hashes nil when they are not known.
     public init(name: String, weightsHash: String? = nil, tokenizerHash: String? = nil) {
         self.name = name; self.weightsHash = weightsHash; self.tokenizerHash = tokenizerHash
     }
@@ -176,8 +180,11 @@ public struct WriterOptions: Sendable {
     /// Width of the incoming logits rows when the model pads its vocabulary (≥ vocabSize); columns
     /// vocabSize..<paddedVocabSize are ignored (they take no part in the softmax and are never kept).
     public var paddedVocabSize: Int?
+    /// How the kept entries of each position are chosen (top-p-k or sampled).
     public var policy: TruncationPolicy
+    /// The teacher recorded in the manifest.
     public var teacher: TeacherIdentity
+    /// The codec every stream of every block is compressed with.
     public var codec: Codec
     /// This writer's name space: its shards are named `<writerID>-<serial>.lgs`. Letters, digits, `-`, `_`, `.`.
     public var writerID: String
@@ -188,6 +195,7 @@ public struct WriterOptions: Sendable {
     /// Record the optional target-log-prob stream when full logits are given.
     public var recordTargetLogprobs: Bool
 
+    /// Options with the defaults above; the policy is validated when the writer opens.
     public init(vocabSize: Int, paddedVocabSize: Int? = nil, policy: TruncationPolicy = TruncationPolicy(),
                 teacher: TeacherIdentity = TeacherIdentity(name: "unknown"), codec: Codec = .default,
                 writerID: String = "w0", shardTargetBytes: Int = 64 << 20, blockTargetBytes: Int = 256 << 10,

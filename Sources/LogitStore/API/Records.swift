@@ -10,10 +10,12 @@ public struct TruncatedRows: Sendable {
     /// Optional: per row, log p(actual next token) under the teacher (NaN where unknown, e.g. the last position).
     public var targetLogprobs: [Float]?
 
+    /// Rows from their parts; `StoreWriter` validates them when they are appended.
     public init(counts: [UInt32] = [], ids: [UInt32] = [], probs: [Float16] = [], targetLogprobs: [Float]? = nil) {
         self.counts = counts; self.ids = ids; self.probs = probs; self.targetLogprobs = targetLogprobs
     }
 
+    /// The number of rows (positions).
     public var rowCount: Int { counts.count }
 
     /// Removes everything but keeps capacity.
@@ -32,21 +34,31 @@ public struct SequenceRecord: Sendable, Equatable {
     public var tokens: [UInt32]
     /// tokens.count + 1 offsets into ids / probs: position j owns ids[offsets[j]..<offsets[j+1]].
     public var offsets: [Int]
+    /// Kept token ids, position after position, most probable first within a position.
     public var ids: [UInt32]
+    /// The kept probabilities, aligned with `ids`, as stored (not re-normalised).
     public var probs: [Float16]
     /// log p(actual next token), one per position, when the store has that stream (NaN where unknown).
     public var targetLogprobs: [Float]?
+    /// The policy of the store the record was read from (set by `StoreReader`); nil for records built by hand,
+    /// which are treated as top-p-k. `targets(_:)` uses it to refuse re-truncation of sampled targets.
+    /// Not part of `==`.
+    public var truncation: TruncationPolicy?
 
+    /// A record from its parts (an empty record by default).
     public init(tokens: [UInt32] = [], offsets: [Int] = [0], ids: [UInt32] = [], probs: [Float16] = [], targetLogprobs: [Float]? = nil) {
         self.tokens = tokens; self.offsets = offsets; self.ids = ids; self.probs = probs; self.targetLogprobs = targetLogprobs
     }
 
+    /// The number of positions.
     public var positionCount: Int { tokens.count }
+    /// The number of kept entries over all positions.
     public var entryCount: Int { ids.count }
 
     /// Entries kept at position j.
     public func count(at j: Int) -> Int { offsets[j + 1] - offsets[j] }
 
+    /// Bit-exact equality of tokens, offsets, ids and the float16 and float32 bit patterns (NaN equals NaN).
     public static func == (a: SequenceRecord, b: SequenceRecord) -> Bool {
         guard a.tokens == b.tokens, a.offsets == b.offsets, a.ids == b.ids else { return false }
         guard a.probs.map(\.bitPattern) == b.probs.map(\.bitPattern) else { return false }

@@ -3,7 +3,8 @@ import Foundation
 /// Joins stores written by parallel writers into one store without copying data.
 public enum StoreMerge {
     /// Writes `output/manifest.json` listing every shard of `inputs`, in order, by paths relative to `output`.
-    /// Refuses inputs whose vocabulary, tokenizer, truncation, teacher weights or target-log-prob stream differ,
+    /// Refuses inputs whose store descriptors differ (Spec §3.3: vocabulary, policy, target-log-prob stream, teacher
+    /// name and hashes; every shard header carries the descriptor's hash, so they cannot be mixed),
     /// a shard listed twice, and an `output` that already holds a manifest. Every input is opened (and its shard
     /// indexes checked) first; nothing is written unless all pass. The merged store reads like any other; to write
     /// into it, use a writer id not already present in it.
@@ -18,13 +19,14 @@ public enum StoreMerge {
         for input in inputs {
             let reader = try StoreReader(directory: input)  // validates manifest and every shard index
             let m = reader.manifest
-            if var acc = merged {
+            if let acc = merged {
                 if let why = acc.incompatibility(with: m) { throw StoreError.incompatible("cannot merge \(input): \(why)") }
                 if let a = acc.teacher.weightsHash, let b = m.teacher.weightsHash, a != b {
                     throw StoreError.incompatible("cannot merge \(input): teacher weights \(a) vs \(b)")
                 }
-                if acc.teacher.weightsHash == nil { acc.teacher.weightsHash = m.teacher.weightsHash }
-                merged = acc
+                if let line = StoreDescriptor.firstDifference(acc, m) {
+                    throw StoreError.incompatible("cannot merge \(elided(input)): its store descriptor differs in \(line) (Spec §3.3)")
+                }
             } else {
                 merged = m
                 merged!.shards = []

@@ -87,21 +87,12 @@ final class BlockEncoder {
         try add(.probs, c.probs, plan.probs, width: 2)
         if let t = c.targets { try add(.targetLogprobs, t, plan.targets, width: 4) }
 
-        out.put(UInt16(descriptors.count))
-        out.put(UInt16(0))
-        out.put(UInt32(c.positionCount))
-        out.put(UInt32(c.entryCount))
-        out.put(UInt32(0))
+        BlockHeader(streamCount: UInt16(descriptors.count), positionCount: UInt32(c.positionCount), entryCount: UInt32(c.entryCount))
+            .serialize(into: &out)
         var rawTotal = 0
         for (type, codecID, filter, w, stored, rawBytes) in descriptors {
-            out.put(type.rawValue)
-            out.append(type.required ? ShardLayout.requiredFlag : 0)
-            out.append(codecID)
-            out.append(filter.rawValue)
-            out.append(UInt8(w))
-            out.put(UInt16(0))
-            out.put(UInt32(stored))
-            out.put(UInt32(rawBytes))
+            StreamDescriptor(type: type.rawValue, required: type.required, codec: codecID, filter: filter.rawValue, width: UInt8(w),
+                             storedBytes: UInt32(stored), rawBytes: UInt32(rawBytes)).serialize(into: &out)
             rawTotal += rawBytes
         }
         out.append(contentsOf: payloads)
@@ -127,25 +118,25 @@ final class DecodedBlock {
 /// Parses a block's stream table (no decompression). `bytes` is the whole block.
 func parseStreamTable(_ bytes: UnsafeRawBufferPointer, file: String, block: Int,
                       positions: Int, entries: Int) throws -> [StreamInfo] {
-    var c = ByteCursor(bytes.baseAddress!, count: bytes.count)
     func bad(_ s: String) -> StoreError { .corrupt(file: file, block: block, detail: s) }
-    guard let n = c.read(UInt16.self), let r0 = c.read(UInt16.self), let np = c.read(UInt32.self),
-          let ne = c.read(UInt32.self), let r1 = c.read(UInt32.self) else { throw bad("block header truncated") }
-    guard r0 == 0, r1 == 0 else { throw bad("reserved block header bits are not zero") }
-    guard Int(np) == positions, Int(ne) == entries else {
-        throw bad("block header says \(np) positions / \(ne) entries, index says \(positions) / \(entries)")
+    var c = ByteReader(bytes)
+    let header: BlockHeader
+    do { header = try BlockHeader(parsing: &c) } catch { throw bad(error.description) }
+    guard Int(header.positionCount) == positions, Int(header.entryCount) == entries else {
+        throw bad("block header says \(header.positionCount) positions / \(header.entryCount) entries, index says \(positions) / \(entries)")
     }
+    let n = Int(header.streamCount)
     var infos: [StreamInfo] = []
-    var payload = ShardLayout.blockHeaderSize + Int(n) * ShardLayout.streamDescriptorSize
+    var payload = BlockHeader.size + n * StreamDescriptor.size
     guard payload <= bytes.count else { throw bad("stream table runs past the block end") }
-    for _ in 0..<Int(n) {
-        let type = c.read(UInt16.self)!, flags = c.read(UInt8.self)!, codec = c.read(UInt8.self)!
-        let filter = c.read(UInt8.self)!, width = c.read(UInt8.self)!, r2 = c.read(UInt16.self)!
-        let stored = Int(c.read(UInt32.self)!), raw = Int(c.read(UInt32.self)!)
-        guard flags & ~ShardLayout.requiredFlag == 0, r2 == 0 else { throw bad("reserved bits set in the descriptor of stream \(type)") }
-        guard stored <= bytes.count - payload else { throw bad("stream \(type) payload (\(stored) bytes) runs past the block end") }
-        infos.append(StreamInfo(type: type, required: flags & 1 != 0, codec: codec, filter: filter, width: Int(width),
-                                storedBytes: stored, rawBytes: raw, payloadOffset: payload))
+    infos.reserveCapacity(n)
+    for _ in 0..<n {
+        let d: StreamDescriptor
+        do { d = try StreamDescriptor(parsing: &c) } catch { throw bad(error.description) }
+        let stored = Int(d.storedBytes)
+        guard stored <= bytes.count - payload else { throw bad("stream \(d.type) payload (\(stored) bytes) runs past the block end") }
+        infos.append(StreamInfo(type: d.type, required: d.required, codec: d.codec, filter: d.filter, width: Int(d.width),
+                                storedBytes: stored, rawBytes: Int(d.rawBytes), payloadOffset: payload))
         payload += stored
     }
     guard payload == bytes.count else { throw bad("block has \(bytes.count - payload) bytes after its last stream") }
@@ -161,16 +152,28 @@ final class BlockDecoder {
 
     deinit { raw.deallocate() }
 
-    /// `idTable` returns the shard's π (rank → id); called only for an ids stream with the rank filter.
+    /// `rawBytes` is the block entry's raw size (it MUST equal Σ of the streams' raw sizes); `maxCount` bounds every
+    /// count (the store's top_k). `idTable` returns the shard's π (rank → id); called only for an ids stream with the
+    /// rank filter.
     /// With `appending`, the block is added after what `out` already holds (a record being assembled:
     /// `out.offsets` has tokens.count + 1 entries ending at ids.count, and `out.targets` is non-nil exactly when
     /// target log-probs are wanted); `positionCount` and `entryCount` are then left alone. Returns whether the
     /// block has a target-log-prob stream.
     @discardableResult
-    func decode(_ bytes: UnsafeRawBufferPointer, file: String, block: Int, positions: Int, entries: Int,
-                vocabSize: Int, idTable: () throws -> [UInt32]?, into out: DecodedBlock, appending: Bool = false) throws -> Bool {
+    func decode(_ bytes: UnsafeRawBufferPointer, file: String, block: Int, positions: Int, entries: Int, rawBytes: Int,
+                maxCount: Int, vocabSize: Int, idTable: () throws -> RankMap?, into out: DecodedBlock, appending: Bool = false) throws -> Bool {
         func bad(_ s: String) -> StoreError { .corrupt(file: file, block: block, detail: s) }
         let infos = try parseStreamTable(bytes, file: file, block: block, positions: positions, entries: entries)
+        var previousType = 0
+        var rawSum = 0
+        for info in infos {
+            guard Int(info.type) > previousType else {
+                throw bad("stream \(info.name) is out of order or repeated (stream types must be strictly ascending)")
+            }
+            previousType = Int(info.type)
+            rawSum += info.rawBytes
+        }
+        guard rawSum == rawBytes else { throw bad("streams' raw sizes sum to \(rawSum), the block entry says \(rawBytes)") }
         var seen = Set<UInt16>()
         // Where this block's values start in out's arrays (0 unless appending).
         let pBase = appending ? out.tokens.count : 0
@@ -195,9 +198,13 @@ final class BlockDecoder {
             guard let filter = FilterID(rawValue: info.filter) else { throw bad("stream \(type) has unknown filter \(info.filter)") }
             guard filter != .rankShuffle || type == .ids else { throw bad("stream \(type) uses the rank filter, which only ids may use") }
             guard let codec = CodecID(rawValue: info.codec) else { throw bad("stream \(type) has unknown codec \(info.codec)") }
+            guard info.required == type.required else {
+                throw bad("stream \(type) has the required flag \(info.required ? "set" : "clear"); it must be \(type.required ? "set" : "clear")")
+            }
             let validWidth = type == .probs ? info.width == 2 : (type == .targetLogprobs ? info.width == 4 : [1, 2, 4].contains(info.width))
             guard validWidth else { throw bad("stream \(type) has invalid width \(info.width)") }
             guard info.rawBytes == n * info.width else { throw bad("stream \(type) raw size \(info.rawBytes) is not \(n) × \(info.width)") }
+            guard info.rawBytes > 0 || codec == .none else { throw bad("empty stream \(type) must use codec 0 (none)") }
             if info.rawBytes > rawCapacity {
                 raw.deallocate(); rawCapacity = info.rawBytes; raw = .allocate(byteCount: rawCapacity, alignment: 64)
             }
@@ -209,7 +216,13 @@ final class BlockDecoder {
             switch type {
             case .tokens:
                 resize(&out.tokens, pBase + n)
-                out.tokens.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress! + pBase) }
+                let maxToken = out.tokens.withUnsafeMutableBufferPointer { b -> UInt32 in
+                    Filters.decode(r, count: n, width: info.width, filter: filter, into: b.baseAddress! + pBase)
+                    var m: UInt32 = 0
+                    for v in b[pBase...] { m = Swift.max(m, v) }
+                    return m
+                }
+                if n > 0 && Int(maxToken) >= vocabSize { throw bad("token \(maxToken) is not below the vocabulary size \(vocabSize)") }
             case .counts:
                 resize(&counts, n)
                 counts.withUnsafeMutableBufferPointer { Filters.decode(r, count: n, width: info.width, filter: filter, into: $0.baseAddress!) }
@@ -218,7 +231,7 @@ final class BlockDecoder {
                 if filter == .rankShuffle {
                     guard let perm = try idTable() else { throw bad("ids use the rank filter but the shard has no id table") }
                     let bad = out.ids.withUnsafeMutableBufferPointer { b -> Bool in
-                        !perm.withUnsafeBufferPointer { Filters.decodeRanks(r, count: n, width: info.width, table: $0, into: b.baseAddress! + eBase) }
+                        !Filters.decodeRanks(r, count: n, width: info.width, table: perm, into: b.baseAddress! + eBase)
                     }
                     if bad { throw StoreError.corrupt(file: file, block: block, detail: "id rank outside the id table") }
                     continue
@@ -249,14 +262,20 @@ final class BlockDecoder {
         for t in StreamType.allCases where t.required && !seen.contains(t.rawValue) {
             throw bad("required stream \(t) is missing")
         }
-        // Counts → offsets, checked against the entry count.
+        // Counts → offsets, checked against the entry count; every count is in 1...maxCount.
         resize(&out.offsets, pBase + positions + 1)
+        var outOfRange: UInt32? = nil
         let total = out.offsets.withUnsafeMutableBufferPointer { o -> Int in
             var s = 0
             o[pBase] = eBase
-            for j in 0..<positions { s += Int(counts[j]); o[pBase + j + 1] = eBase + s }
+            for j in 0..<positions {
+                let c = counts[j]
+                if c == 0 || Int(c) > maxCount { outOfRange = c }
+                s += Int(c); o[pBase + j + 1] = eBase + s
+            }
             return s
         }
+        if let c = outOfRange { throw bad("a position keeps \(c) entries; counts must be in 1...\(maxCount) (top_k)") }
         guard total == entries else { throw bad("counts sum to \(total), the block holds \(entries) entries") }
         return seen.contains(StreamType.targetLogprobs.rawValue)
     }

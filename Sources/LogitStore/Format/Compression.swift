@@ -1,7 +1,7 @@
 import CZstd
 import CLZ4
 
-/// Codec identifiers as stored in a stream descriptor (Spec/FORMAT.md §"Codecs").
+/// Codec identifiers as stored in a stream descriptor (Spec/FORMAT.md §4.4.2, registry §11).
 enum CodecID: UInt8 {
     case none = 0
     case lz4 = 1
@@ -57,6 +57,24 @@ final class Compressor {
         }
     }
 
+    /// Why `src` is not one conforming Zstandard frame of `rawSize` bytes (Spec §4.4.2), or nil: exactly one frame
+    /// (no skippable frames, nothing after it), its content size present and equal to `rawSize`, no dictionary.
+    static func zstdFrameProblem(_ src: UnsafeRawBufferPointer, rawSize: Int) -> String? {
+        guard src.count >= 4 else { return "zstd payload of \(src.count) bytes is too short for a frame" }
+        let magic = UInt32(src[0]) | UInt32(src[1]) << 8 | UInt32(src[2]) << 16 | UInt32(src[3]) << 24
+        if magic & 0xFFFF_FFF0 == 0x184D_2A50 { return "zstd payload starts with a skippable frame" }
+        guard magic == 0xFD2F_B528 else { return "zstd payload does not start with a frame magic number" }
+        let size = ZSTD_getFrameContentSize(src.baseAddress, src.count)
+        if size == ZSTD_CONTENTSIZE_UNKNOWN { return "zstd frame does not record its content size" }
+        if size == ZSTD_CONTENTSIZE_ERROR { return "zstd frame header is malformed" }
+        guard size == UInt64(rawSize) else { return "zstd frame content size \(size) differs from the raw size \(rawSize)" }
+        guard ZSTD_getDictID_fromFrame(src.baseAddress, src.count) == 0 else { return "zstd frame requires a dictionary" }
+        let frame = ZSTD_findFrameCompressedSize(src.baseAddress, src.count)
+        if ZSTD_isError(frame) != 0 { return "zstd frame is malformed (" + String(cString: ZSTD_getErrorName(frame)) + ")" }
+        guard frame == src.count else { return "zstd payload has \(src.count - frame) bytes after its frame" }
+        return nil
+    }
+
     /// Decompresses exactly `dst.count` bytes; anything else is an error (never partial data).
     func decompress(_ src: UnsafeRawBufferPointer, codec: CodecID, into dst: UnsafeMutableRawBufferPointer) -> String? {
         switch codec {
@@ -65,6 +83,7 @@ final class Compressor {
             if src.count > 0 { dst.baseAddress!.copyMemory(from: src.baseAddress!, byteCount: src.count) }
             return nil
         case .zstd:
+            if let why = Compressor.zstdFrameProblem(src, rawSize: dst.count) { return why }
             let r = ZSTD_decompressDCtx(dctx, dst.baseAddress, dst.count, src.baseAddress, src.count)
             if ZSTD_isError(r) != 0 { return "zstd: " + String(cString: ZSTD_getErrorName(r)) }
             guard r == dst.count else { return "zstd produced \(r) bytes, expected \(dst.count)" }

@@ -42,6 +42,15 @@ enum DurableFile {
         try fsyncDirectory(directory)
     }
 
+    /// Removes `.<name>.<pid>.tmp` files left by an interrupted atomic write. Call only while holding the lock
+    /// under which such writes happen (`withLock`), so that no live write's temp file is removed.
+    static func removeStaleTemporaries(directory: String, name: String) {
+        let prefix = "." + name + ".", suffix = ".tmp"
+        for f in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] where f.hasPrefix(prefix) && f.hasSuffix(suffix) {
+            unlink(directory + "/" + f)
+        }
+    }
+
     static func createDirectory(_ path: String) throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {

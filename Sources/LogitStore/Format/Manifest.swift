@@ -1,10 +1,11 @@
 import Foundation
 
-/// The store's manifest, `manifest.json` (Spec/FORMAT.md §"Manifest"). Written last and atomically.
-public struct Manifest: Codable, Equatable, Sendable {
+/// The store's manifest, `manifest.json` (Spec/FORMAT.md §3). Written last and atomically.
+public struct Manifest: Encodable, Equatable, Sendable {
     /// Always "logitstore".
     public var format: String = "logitstore"
-    public var formatVersion: Int = 1
+    /// The manifest format version; this implementation reads and writes 2 only.
+    public var formatVersion: Int = Manifest.currentVersion
     public var vocabSize: Int
     /// Width of the teacher's logits rows when it pads its vocabulary; nil when equal to `vocabSize`.
     public var paddedVocabSize: Int?
@@ -15,7 +16,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// Shards in global order; positions and sequences are numbered across them in this order.
     public var shards: [ShardEntry]
 
-    public struct ShardEntry: Codable, Equatable, Sendable {
+    public struct ShardEntry: Encodable, Equatable, Sendable {
         /// Path of the shard relative to the store directory (a merged store may point into other stores with `../`).
         public var file: String
         public var writerID: String
@@ -42,6 +43,10 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
 
     public static let fileName = "manifest.json"
+    /// The only `format_version` this implementation reads and writes (Spec/FORMAT.md §3).
+    public static let currentVersion = 2
+    /// Manifests larger than this are refused before parsing (Spec/FORMAT.md §12, limits).
+    public static let maximumBytes = 256 << 20
 
     public var sequenceCount: Int { shards.reduce(0) { $0 + $1.sequences } }
     public var positionCount: Int { shards.reduce(0) { $0 + $1.positions } }
@@ -54,26 +59,25 @@ public struct Manifest: Codable, Equatable, Sendable {
         self.teacher = teacher; self.targetLogprobs = targetLogprobs; self.shards = shards
     }
 
-    /// Reads and validates `<directory>/manifest.json`.
+    /// Reads and validates `<directory>/manifest.json` (Spec/FORMAT.md §3: typing, ranges, shard list rules).
+    /// A version-1 (or any other version's) manifest is refused with a one-line `StoreError.incompatible`.
     public static func load(directory: String) throws -> Manifest {
         let path = directory + "/" + fileName
-        guard FileManager.default.fileExists(atPath: directory) else { throw StoreError.notFound("store directory \(directory)") }
-        guard let data = FileManager.default.contents(atPath: path) else { throw StoreError.notFound("\(path) (not a logitstore store?)") }
-        let m: Manifest
-        do { m = try JSONDecoder().decode(Manifest.self, from: data) } catch {
-            throw StoreError.corrupt(file: path, block: nil, detail: "manifest is not valid JSON for this format (\(shortDecodingError(error)))")
-        }
-        guard m.format == "logitstore" else { throw StoreError.corrupt(file: path, block: nil, detail: "format is \"\(m.format)\", expected \"logitstore\"") }
-        guard m.formatVersion == 1 else { throw StoreError.incompatible("\(path) has format version \(m.formatVersion); this reader reads version 1") }
-        guard m.vocabSize > 0, m.vocabSize <= Int(UInt32.max) else { throw StoreError.corrupt(file: path, block: nil, detail: "invalid vocab_size \(m.vocabSize)") }
-        for s in m.shards {
-            guard s.sequences >= 0, s.positions >= s.sequences, s.entries >= 0, s.bytes > 0, s.xxh3.count == 16, UInt64(s.xxh3, radix: 16) != nil else {
-                throw StoreError.corrupt(file: path, block: nil, detail: "invalid shard entry for \(s.file)")
-            }
-        }
-        return m
+        guard FileManager.default.fileExists(atPath: directory) else { throw StoreError.notFound("store directory \(elided(directory))") }
+        guard let data = FileManager.default.contents(atPath: path) else { throw StoreError.notFound("\(elided(path)) (not a logitstore store?)") }
+        return try parse(data, path: path)
     }
 
+    /// Parses and validates manifest bytes; `path` only names the file in errors.
+    public static func parse(_ data: Data, path: String) throws -> Manifest {
+        func bad(_ s: String) -> StoreError { .corrupt(file: elided(path), block: nil, detail: s) }
+        guard data.count <= maximumBytes else { throw bad("manifest is \(data.count) bytes, more than the limit \(maximumBytes)") }
+        let json: JSONValue
+        do { json = try StrictJSON.parse([UInt8](data)) } catch let e as StrictJSON.ParseError {
+            throw bad("manifest is not valid JSON: \(e)")
+        }
+        return try ManifestSchema.manifest(from: json, bad: bad)
+    }
     /// Writes the manifest atomically: temp file, fsync, rename, fsync of the directory.
     public func save(directory: String) throws {
         let enc = JSONEncoder()
@@ -81,6 +85,9 @@ public struct Manifest: Codable, Equatable, Sendable {
         let data = try enc.encode(self)
         try DurableFile.writeAtomically(directory: directory, name: Manifest.fileName, data: [UInt8](data) + [0x0A])
     }
+
+    /// The canonical store descriptor's XXH3-64, written at offset 24 of every shard header of this store.
+    public var descriptorHash: UInt64 { StoreDescriptor.hash(of: self) }
 
     /// Whether stores written under `other` may be mixed with this one (merge, resume). Returns the reason if not.
     public func incompatibility(with other: Manifest) -> String? {
@@ -97,14 +104,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     }
 }
 
-func shortDecodingError(_ e: Error) -> String {
-    if let d = e as? DecodingError {
-        switch d {
-        case .keyNotFound(let k, _): return "missing key \(k.stringValue)"
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-            return c.codingPath.map(\.stringValue).joined(separator: ".") + ": " + c.debugDescription
-        @unknown default: return "\(d)"
-        }
-    }
-    return "\(e)"
+/// `s` cut to at most `limit` characters, with `…` marking the cut, so error lines stay short.
+func elided(_ s: String, _ limit: Int = 96) -> String {
+    s.count <= limit ? s : String(s.prefix(limit - 1)) + "…"
 }

@@ -1,8 +1,10 @@
 /// Where a shuffled iteration stands; save it with a checkpoint and restore it to resume exactly.
 public struct IterationState: Codable, Equatable, Sendable {
+    /// The epoch in progress (0-based).
     public var epoch: Int
     /// Sequences this rank has already taken in `epoch`.
     public var cursor: Int
+    /// A state at `cursor` sequences into `epoch` (the start by default).
     public init(epoch: Int = 0, cursor: Int = 0) { self.epoch = epoch; self.cursor = cursor }
 }
 
@@ -13,9 +15,13 @@ public struct IterationState: Codable, Equatable, Sendable {
 /// and exactly ⌊N / W⌋ of them, so all ranks take equally many sequences per epoch and the ranks' sets are disjoint
 /// (the last N mod W slots of an epoch go unused that epoch; another epoch's permutation covers them).
 public struct SequenceOrder: Sendable {
+    /// Sequences being ordered (N).
     public let sequenceCount: Int
+    /// The seed every epoch's permutation derives from.
     public let seed: UInt64
+    /// This rank (0..<worldSize).
     public let rank: Int
+    /// The number of ranks sharing the sequences (W).
     public let worldSize: Int
     private var permutation: [Int] = []
     private var permutationEpoch = -1
@@ -62,8 +68,11 @@ public struct SequenceOrder: Sendable {
 
 /// SplitMix64 (Steele, Lea, Flood 2014): small, fast, and fully specified, so orders are reproducible anywhere.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The generator state; the next output advances it by the golden-ratio increment.
     public var state: UInt64
+    /// A generator whose first state is `seed`.
     public init(seed: UInt64) { state = seed }
+    /// The next 64-bit output.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -6,7 +6,9 @@ import Foundation
 /// block throws an error naming shard and block, never wrong data. Not thread-safe: open one reader per thread
 /// (opening is cheap; the OS shares the mapped pages).
 public final class StoreReader {
+    /// The store directory, as given.
     public let directory: String
+    /// The validated manifest.
     public let manifest: Manifest
     /// Verify each block's checksum before decoding it (default true).
     public var verifyChecksums: Bool
@@ -30,11 +32,17 @@ public final class StoreReader {
     private var extraDecoders: [BlockDecoder] = []
     private var parallelBlocks: [DecodedBlock] = []
 
+    /// Sequences in the store, over all shards.
     public var sequenceCount: Int { shardSequenceStart.last! }
+    /// Positions in the store, over all shards (global positions are 0..<positionCount).
     public var positionCount: Int { shardPositionStart.last! }
+    /// Kept entries in the store, as the manifest records them.
     public var entryCount: Int { manifest.entryCount }
+    /// The teacher's vocabulary size V: every stored id is below it.
     public var vocabSize: Int { manifest.vocabSize }
+    /// True when every block carries the target-log-prob stream.
     public var hasTargetLogprobs: Bool { manifest.targetLogprobs }
+    /// Shards listed in the manifest.
     public var shardCount: Int { shards.count }
 
     /// Opens the store at `directory`: reads the manifest, maps every shard and checks its header, trailer and index.
@@ -44,9 +52,10 @@ public final class StoreReader {
         manifest = try Manifest.load(directory: directory)
         var shards: [OpenShard] = []
         var ps = [0], ss = [0]
+        let descriptorHash = manifest.descriptorHash
         for entry in manifest.shards {
             let s = try OpenShard(path: directory + "/" + entry.file, name: entry.file, entry: entry,
-                                  vocabSize: manifest.vocabSize, verifyIndex: verifyChecksums)
+                                  vocabSize: manifest.vocabSize, descriptorHash: descriptorHash, verifyIndex: verifyChecksums)
             shards.append(s)
             ps.append(ps.last! + s.positions)
             ss.append(ss.last! + s.sequences.count)
@@ -124,6 +133,7 @@ public final class StoreReader {
         record.offsets.append(0)
         record.ids.removeAll(keepingCapacity: true)
         record.probs.removeAll(keepingCapacity: true)
+        record.truncation = manifest.truncation
         if hasTargetLogprobs {
             if record.targetLogprobs == nil { record.targetLogprobs = [] }
             record.targetLogprobs!.removeAll(keepingCapacity: true)
@@ -264,10 +274,13 @@ public final class StoreReader {
         }
         let vocab = vocabSize, verify = verifyChecksums || forceVerify
         let hadTargets = try decoder.decode(bytes, file: sh.name, block: b, positions: Int(e.positionCount), entries: Int(e.entryCount),
-                                            vocabSize: vocab, idTable: { try sh.idTable(vocabSize: vocab, verify: verify) },
+                                            rawBytes: Int(e.rawBytes), maxCount: manifest.truncation.topK, vocabSize: vocab, idTable: { try sh.idTable(vocabSize: vocab, verify: verify) },
                                             into: target, appending: appending)
         if hasTargetLogprobs && !hadTargets {
             throw StoreError.corrupt(file: sh.name, block: b, detail: "target-log-prob stream missing (the manifest says the store has it)")
+        }
+        if !hasTargetLogprobs && hadTargets {
+            throw StoreError.corrupt(file: sh.name, block: b, detail: "block carries the target-log-prob stream but the manifest says target_logprobs false")
         }
         if appending { return }
         if !hasTargetLogprobs { target.targets = nil }

@@ -33,18 +33,23 @@ public struct SparseTargets: Sendable, Equatable {
 
 extension SequenceRecord {
     /// Re-truncates to p' and k', applies temperature τ over the kept set, then renormalises or adds the
-    /// dropped-mass bucket (Spec/FORMAT.md §"Read-time targets" defines the arithmetic).
+    /// dropped-mass bucket (Spec/FORMAT.md §7.2 defines the arithmetic).
     ///
     /// With the bucket, τ reshapes the kept entries only: q_i = K · p_i^(1/τ) / Σ_kept p_j^(1/τ), bucket = 1 − K,
     /// where K = Σ_kept p_i (clamped to [0, 1]). With τ = 1 that is q_i = p_i.
-    public func targets(_ o: TargetOptions) -> SparseTargets {
+    ///
+    /// On a sampled store (`truncation.isSampled`) the stored weights are already the target (Spec §7.2): p' < 1,
+    /// k' below a stored count and τ' ≠ 1 throw `StoreError.invalidInput`; the bucket is allowed and is 0.
+    public func targets(_ o: TargetOptions) throws -> SparseTargets {
         var out = SparseTargets()
-        fillTargets(o, into: &out)
+        try fillTargets(o, into: &out)
         return out
     }
 
     /// Like `targets(_:)`, reusing `out`'s storage.
-    public func fillTargets(_ o: TargetOptions, into out: inout SparseTargets) {
+    public func fillTargets(_ o: TargetOptions, into out: inout SparseTargets) throws {
+        let sampled = truncation?.isSampled ?? false
+        if sampled { try checkSampledOptions(o, policy: truncation!) }
         out.offsets.removeAll(keepingCapacity: true); out.offsets.append(0)
         out.ids.removeAll(keepingCapacity: true)
         out.probs.removeAll(keepingCapacity: true)
@@ -71,12 +76,25 @@ extension SequenceRecord {
                 let q = invT == 1 ? Double(Float(probs[e])) : pow(Double(Float(probs[e])), invT)
                 out.ids.append(ids[e]); out.probs.append(Float(q)); z += q
             }
-            let kept = Swift.min(1, Swift.max(0, mass))
+            // A sampled position's weights are the whole target: renormalised, with a bucket of 0.
+            let kept = sampled ? 1 : Swift.min(1, Swift.max(0, mass))
             let scale: Double
-            if o.droppedMassBucket { scale = invT == 1 ? 1 : (z > 0 ? kept / z : 0) } else { scale = z > 0 ? 1 / z : 0 }
+            if sampled { scale = z > 0 ? 1 / z : 0 } else if o.droppedMassBucket { scale = invT == 1 ? 1 : (z > 0 ? kept / z : 0) } else { scale = z > 0 ? 1 / z : 0 }
             if scale != 1 { for e in start..<out.probs.count { out.probs[e] = Float(Double(out.probs[e]) * scale) } }
             if o.droppedMassBucket { out.droppedMass!.append(Float(1 - kept)) }
             out.offsets.append(out.probs.count)
+        }
+    }
+
+    /// Throws unless `o` leaves sampled targets as stored: no re-truncation (p' = 1, k' ≥ every stored count) and τ' = 1.
+    private func checkSampledOptions(_ o: TargetOptions, policy: TruncationPolicy) throws {
+        let what = "a sampled store (\(policy.label))"
+        guard o.topP >= 1 else { throw StoreError.invalidInput("re-truncation to top_p \(o.topP) is not defined on \(what); its weights are used as stored") }
+        guard o.temperature == 1 else { throw StoreError.invalidInput("temperature \(o.temperature) is not defined on \(what); use 1") }
+        var widest = 0
+        for j in 0..<tokens.count { widest = Swift.max(widest, offsets[j + 1] - offsets[j]) }
+        guard o.topK >= widest else {
+            throw StoreError.invalidInput("re-truncation to top_k \(o.topK) is not defined on \(what): a position keeps \(widest) ids")
         }
     }
 }

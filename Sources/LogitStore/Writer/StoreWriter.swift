@@ -15,7 +15,9 @@ import Foundation
 /// error the open shard is discarded and the writer is closed; committed shards stay intact.
 /// Not thread-safe: use one writer per thread (with distinct writer ids) or serialise calls.
 public final class StoreWriter {
+    /// The store directory.
     public let directory: String
+    /// What this writer writes: vocabulary, policy, teacher, codec, writer id, sizes.
     public let options: WriterOptions
     /// The filters applied per stream (the format default unless changed before the first append).
     public var encodingPlan: EncodingPlan = .default
@@ -25,7 +27,7 @@ public final class StoreWriter {
     /// Sequences appended since the last commit (lost if the process dies before the next commit).
     public var pendingSequenceCount: Int { shard?.sequences.count ?? 0 }
 
-    private var truncator: Truncator?
+    private var builder: TargetBuilder?
     private var scratchRows = TruncatedRows()
     private var block = BlockContent()
     private let encoder = BlockEncoder()
@@ -34,6 +36,10 @@ public final class StoreWriter {
     private var closed = false
     private var writerLockFD: Int32 = -1
     private var nextTokens: [UInt32?] = []
+    /// Spec §5.1 checks for pre-truncated rows.
+    private var rowRules: PositionRules
+    /// The store descriptor hash of the store's manifest, written into every shard header.
+    private let descriptorHash: UInt64
 
     /// Creates the store (or re-opens it to resume). Refuses a store whose vocabulary, tokenizer, truncation
     /// policy, teacher weights or target-log-prob setting differ from `options`, and a writer id in use by a live writer.
@@ -45,9 +51,7 @@ public final class StoreWriter {
         if let p = options.paddedVocabSize, p < options.vocabSize {
             throw StoreError.invalidInput("padded vocabulary \(p) is smaller than the vocabulary \(options.vocabSize)")
         }
-        let okID = !options.writerID.isEmpty && options.writerID.count <= 64 && !options.writerID.hasPrefix(".")
-            && options.writerID.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }
-        guard okID else { throw StoreError.invalidInput("writer id \"\(options.writerID)\" must be 1-64 characters of A-Z a-z 0-9 - _ . not starting with '.'") }
+        guard ManifestSchema.isValidWriterID(options.writerID) else { throw StoreError.invalidInput("writer id \"\(options.writerID)\" must be 1-64 characters of A-Z a-z 0-9 - _ . not starting with '.'") }
         guard options.blockTargetBytes >= 1024, options.blockTargetBytes <= 64 << 20 else {
             throw StoreError.invalidInput("block target must be in 1 KiB...64 MiB, got \(options.blockTargetBytes)")
         }
@@ -71,6 +75,8 @@ public final class StoreWriter {
             close(lockFD)  // the failed init never reaches deinit
             throw error
         }
+        descriptorHash = existing.descriptorHash
+        rowRules = PositionRules(options.policy)
         let own = existing.shards.filter { $0.writerID == options.writerID }
         committedSequenceCount = own.reduce(0) { $0 + $1.sequences }
         nextSerial = (own.compactMap { StoreWriter.serial(of: $0.file, writerID: options.writerID) }.max() ?? -1) + 1
@@ -91,28 +97,20 @@ public final class StoreWriter {
                             paddedVocabSize: options.paddedVocabSize == options.vocabSize ? nil : options.paddedVocabSize,
                             truncation: options.policy, teacher: options.teacher, targetLogprobs: options.recordTargetLogprobs)
         return try DurableFile.withLock(directory: directory) {
-            removeStaleManifestTemps(directory: directory)
+            DurableFile.removeStaleTemporaries(directory: directory, name: Manifest.fileName)
             if FileManager.default.fileExists(atPath: directory + "/" + Manifest.fileName) {
                 let m = try Manifest.load(directory: directory)
                 if let why = m.incompatibility(with: mine) { throw StoreError.incompatible("cannot write to \(directory): \(why)") }
                 if let a = m.teacher.weightsHash, let b = options.teacher.weightsHash, a != b {
                     throw StoreError.incompatible("cannot write to \(directory): teacher weights \(a) vs \(b)")
                 }
+                if let line = StoreDescriptor.firstDifference(m, mine) {
+                    throw StoreError.incompatible("cannot write to \(elided(directory)): the store's \(line) differs from this writer's (Spec §3.3 store descriptor)")
+                }
                 return m
             }
             try mine.save(directory: directory)
             return mine
-        }
-    }
-
-    /// Deletes `.manifest.json.<pid>.tmp` files left by a process killed while saving the manifest. Called under
-    /// the directory lock (every manifest save holds it), and only for pids that are no longer alive.
-    private static func removeStaleManifestTemps(directory: String) {
-        let prefix = "." + Manifest.fileName + ".", suffix = ".tmp"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        where name.hasPrefix(prefix) && name.hasSuffix(suffix) {
-            guard let pid = Int32(name.dropFirst(prefix.count).dropLast(suffix.count)) else { continue }
-            if pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + "/" + name) }
         }
     }
 
@@ -131,29 +129,34 @@ public final class StoreWriter {
 
     // MARK: Appending
 
-    /// Appends one sequence from full Float32 logits rows (`tokens.count` rows of width `options.rowWidth`).
+    /// The ordinal of the next appended sequence among all sequences of this writer id in the store
+    /// (committed ones included): it keys a sampled policy's draws, so the stored bits do not depend on resume.
+    public var nextSequenceOrdinal: Int { committedSequenceCount + pendingSequenceCount }
+
+    /// Appends one sequence from full Float32 logits rows (`tokens.count` rows of width `options.rowWidth`),
+    /// truncated or sampled under `options.policy`.
     public func append(tokens: [UInt32], logits: UnsafeBufferPointer<Float>) throws {
         try prepareLogits(tokens: tokens, count: logits.count)
-        try truncator!.truncate(rows: logits, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
+        try builder!.build(rows: logits, sequenceOrdinal: nextSequenceOrdinal, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
         try appendValidated(tokens: tokens, rows: scratchRows, checkRows: false)
     }
 
     /// Appends one sequence from Float16 logits rows.
     public func append(tokens: [UInt32], logitsFloat16: UnsafeBufferPointer<Float16>) throws {
         try prepareLogits(tokens: tokens, count: logitsFloat16.count)
-        try truncator!.truncate(rows: logitsFloat16, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
+        try builder!.build(rows: logitsFloat16, sequenceOrdinal: nextSequenceOrdinal, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
         try appendValidated(tokens: tokens, rows: scratchRows, checkRows: false)
     }
 
     /// Appends one sequence from BFloat16 logits rows given as raw bit patterns.
     public func append(tokens: [UInt32], logitsBFloat16 bits: UnsafeBufferPointer<UInt16>) throws {
         try prepareLogits(tokens: tokens, count: bits.count)
-        try truncator!.truncate(bfloat16Rows: bits, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
+        try builder!.build(bfloat16Rows: bits, sequenceOrdinal: nextSequenceOrdinal, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
         try appendValidated(tokens: tokens, rows: scratchRows, checkRows: false)
     }
 
-    /// Appends one sequence of already-truncated rows (validated: counts, ids, probabilities, order, k_max).
-    /// Without `targetLogprobs` in a store that records them, NaN (unknown) is stored.
+    /// Appends one sequence of already-truncated rows (validated: counts, ids, probabilities, order, k_max; under a
+    /// sample policy also Σ = 1, ties by lower id and, with counts weights, multiples of 1/N). Without `targetLogprobs` in a store that records them, NaN (unknown) is stored.
     public func append(tokens: [UInt32], truncated: TruncatedRows) throws {
         guard !closed else { throw StoreError.writerClosed }
         try appendValidated(tokens: tokens, rows: truncated, checkRows: true)
@@ -166,7 +169,7 @@ public final class StoreWriter {
         guard count == tokens.count * w else {
             throw StoreError.invalidInput("logits have \(count) values; \(tokens.count) tokens need \(tokens.count) rows × width \(w) = \(tokens.count * w)")
         }
-        if truncator == nil { truncator = try Truncator(vocabSize: options.vocabSize, rowWidth: w, policy: options.policy) }
+        if builder == nil { builder = try TargetBuilder(vocabSize: options.vocabSize, rowWidth: w, policy: options.policy, writerID: options.writerID) }
         scratchRows.removeAll()
         scratchRows.targetLogprobs = nil
         if options.recordTargetLogprobs {
@@ -195,6 +198,7 @@ public final class StoreWriter {
         let kmax = options.policy.topK
         for (j, c) in rows.counts.enumerated() {
             if Int(c) > kmax { throw StoreError.invalidInput("position \(j) keeps \(c) entries, more than top-k \(kmax)") }
+            if c == 0 { throw StoreError.invalidInput("position \(j) keeps no entries (every count must be at least 1)") }
             total += Int(c)
         }
         guard total == rows.ids.count, total == rows.probs.count else {
@@ -202,16 +206,15 @@ public final class StoreWriter {
         }
         var e = 0
         for (j, c) in rows.counts.enumerated() {
-            var prev = Float16.infinity
-            for i in e..<(e + Int(c)) {
-                let id = rows.ids[i], p = rows.probs[i]
-                if Int(id) >= v { throw StoreError.invalidInput("id \(id) at position \(j) is not below the vocabulary size \(v)") }
-                if !(p >= 0 && p <= 1) { throw StoreError.invalidInput("probability \(p) at position \(j) is outside [0, 1]") }
-                if p > prev { throw StoreError.invalidInput("probabilities at position \(j) are not descending (\(prev) then \(p))") }
-                prev = p
+            for id in rows.ids[e..<(e + Int(c))] where Int(id) >= v {
+                throw StoreError.invalidInput("id \(id) at position \(j) is not below the vocabulary size \(v)")
+            }
+            if let why = rowRules.violation(ids: rows.ids[e..<(e + Int(c))], probs: rows.probs[e..<(e + Int(c))]) {
+                throw StoreError.invalidInput("position \(j): \(why)")
             }
             e += Int(c)
         }
+        if options.policy.isSampled { try SampledRowsCheck(policy: options.policy).check(rows) }
         if let t = rows.targetLogprobs {
             for (j, x) in t.enumerated() where !(x.isNaN || x <= 0) {
                 throw StoreError.invalidInput("target log-prob \(x) at position \(j) is positive")
@@ -223,8 +226,9 @@ public final class StoreWriter {
         try validate(tokens: tokens, rows: rows, checkRows: checkRows)
         do {
             if shard == nil {
+                guard nextSerial <= 999_999 else { throw StoreError.invalidInput("writer \(options.writerID) has used all 10^6 shard serials; use another writer id") }
                 let tmp = directory + "/.\(options.writerID)-\(String(format: "%06d", nextSerial)).lgs.tmp"
-                shard = try ShardBuilder(tempPath: tmp, vocabSize: options.vocabSize)
+                shard = try ShardBuilder(tempPath: tmp, vocabSize: options.vocabSize, descriptorHash: descriptorHash)
             }
             let s = shard!
             let target = options.blockTargetBytes
@@ -240,7 +244,10 @@ public final class StoreWriter {
                 block.counts.append(UInt32(c))
                 block.ids.append(contentsOf: rows.ids[e..<(e + c)])
                 for i in e..<(e + c) { block.probs.append(rows.probs[i].bitPattern) }
-                if options.recordTargetLogprobs { block.targets!.append((rows.targetLogprobs?[j] ?? .nan).bitPattern) }
+                if options.recordTargetLogprobs {
+                    let t = rows.targetLogprobs?[j] ?? .nan
+                    block.targets!.append(t.isNaN ? Float.nan.bitPattern : t.bitPattern)  // one NaN pattern, 0x7FC00000
+                }
                 e += c
                 if block.logicalBytes >= target { try flushBlock() }
             }

@@ -23,11 +23,11 @@ import ctypes.util
 import datetime
 import fcntl
 import glob
+import importlib.util
 import os
 import re
 import subprocess
 import sys
-import sysconfig
 
 TOOLS_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 REPO_ROOT = os.path.dirname(TOOLS_DIR)
@@ -42,6 +42,12 @@ the baseline measured in the same run beside it, on the machine, commit and date
 """
 
 
+def read_text(path, errors="strict"):
+    """The whole text of a file, closed again at once."""
+    with open(path, encoding="utf-8", errors=errors) as f:
+        return f.read()
+
+
 class BenchSectionError(Exception):
     """A one-line, user-facing reason why the section could not be written."""
 
@@ -51,7 +57,7 @@ class BenchSectionError(Exception):
 def read_cpuinfo(path="/proc/cpuinfo"):
     """Returns the list of per-processor key/value dicts of /proc/cpuinfo (empty when it cannot be read)."""
     try:
-        text = open(path, encoding="utf-8", errors="replace").read()
+        text = read_text(path, errors="replace")
     except OSError:
         return []
     processors = []
@@ -133,6 +139,36 @@ def openblas_description(path, symbol_prefixes=("openblas_",)):
     return f"core {core or '?'} ({config or 'configuration unknown'})"
 
 
+def numpy_openblas_candidates():
+    """OpenBLAS libraries bundled with the NumPy this interpreter would import (found without importing NumPy)."""
+    try:
+        spec = importlib.util.find_spec("numpy")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None or not spec.origin:
+        return []
+    package = os.path.dirname(spec.origin)
+    site = os.path.dirname(package)
+    return sorted(glob.glob(os.path.join(site, "numpy.libs", "*openblas*.so*")) +
+                  glob.glob(os.path.join(package, ".libs", "*openblas*.so*")))
+
+
+def torch_version():
+    """The version of the torch package this interpreter would import, read from its version.py (no import)."""
+    try:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin:
+        return None
+    try:
+        text = read_text(os.path.join(os.path.dirname(spec.origin), "version.py"))
+    except OSError:
+        return None
+    match = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
 def blas_lines():
     """One line per OpenBLAS the benchmarks load: the system one (Swift's COpenBLAS) and NumPy's bundled one."""
     lines = []
@@ -141,15 +177,16 @@ def blas_lines():
         description = openblas_description(system)
         if description:
             lines.append(f"BLAS (Swift, system {system}): {description}")
-    site = sysconfig.get_paths().get("purelib", "")
-    for candidate in sorted(glob.glob(os.path.join(site, "numpy.libs", "*openblas*.so*")) +
-                            glob.glob(os.path.join(site, "numpy", ".libs", "*openblas*.so*"))):
+    for candidate in numpy_openblas_candidates():
         description = openblas_description(candidate, symbol_prefixes=("scipy_openblas_", "openblas_"))
         if description:
             lines.append(f"BLAS (NumPy baselines, bundled {os.path.basename(candidate)}): {description}")
             break
     if not lines:
         lines.append("BLAS: no OpenBLAS library found to ask for its core")
+    torch = torch_version()
+    if torch:
+        lines.append(f"PyTorch baselines: torch {torch}, with the BLAS built into its wheel (not queried)")
     forced = os.environ.get("OPENBLAS_CORETYPE")
     if forced:
         lines.append(f"OPENBLAS_CORETYPE={forced} (forced kernel core)")
@@ -165,7 +202,7 @@ def machine_lines(cpuinfo_path="/proc/cpuinfo"):
     lines = [f"CPU: {model}, {cores}, SIMD {simd}"]
     lines += blas_lines()
     try:
-        load = open("/proc/loadavg").read().split()[:3]
+        load = read_text("/proc/loadavg").split()[:3]
         lines.append(f"Load average when written (1/5/15 min): {' / '.join(load)}")
     except OSError:
         pass
@@ -193,6 +230,14 @@ def commit_line(root=REPO_ROOT):
     return f"{commit} on {branch}" + (", dirty work tree (uncommitted changes to tracked files)" if dirty else ", clean")
 
 
+def build_line():
+    """The Swift build configuration the bench tools used (LOGITSTORE_BENCH_BUILD, default release)."""
+    config = os.environ.get("LOGITSTORE_BENCH_BUILD", "release") or "release"
+    if config == "release":
+        return "Swift build: release"
+    return f"Swift build: {config} (LOGITSTORE_BENCH_BUILD={config}): a smoke run, these figures are not measurements"
+
+
 def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
@@ -204,13 +249,13 @@ def markers(name):
             f"<!-- bench-section {name} end -->")
 
 
-def render_section(name, command, body, machine, commit, date):
+def render_section(name, command, body, machine, commit, date, build="Swift build: release"):
     """The full text of one section, markers included."""
     begin, end = markers(name)
     fence = "``" if "`" in command else "`"
     pad = " " if fence == "``" else ""
     head = [begin, f"## {name}", "", f"- Date: {date}", f"- Commit: {commit}",
-            f"- Command: {fence}{pad}{command}{pad}{fence}"]
+            f"- Command: {fence}{pad}{command}{pad}{fence}", f"- {build}"]
     head += [f"- {line}" for line in machine]
     return "\n".join(head) + "\n\n" + body.strip("\n") + "\n" + end + "\n"
 
@@ -241,12 +286,12 @@ def write_section(doc, name, command, body, machine=None, commit=None, date=None
     if not body.strip():
         raise BenchSectionError("body is empty: a benchmark that measured nothing writes no section")
     section = render_section(name, command, body, machine if machine is not None else machine_lines(),
-                             commit or commit_line(), date or utc_now())
+                             commit or commit_line(), date or utc_now(), build_line())
     directory = os.path.dirname(os.path.abspath(doc))
-    with open(os.path.join(directory, "." + os.path.basename(doc) + ".lock"), "w") as lock:
+    with open(os.path.join(directory, ".bench-section.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            document = open(doc, encoding="utf-8").read()
+            document = read_text(doc)
         except FileNotFoundError:
             document = ""
         updated = replace_section(document, name, section)
@@ -279,7 +324,7 @@ def main(argv=None):
     if not (args.section and args.command is not None and args.body):
         parser.error("--section, --command and --body are required")
     try:
-        body = sys.stdin.read() if args.body == "-" else open(args.body, encoding="utf-8").read()
+        body = sys.stdin.read() if args.body == "-" else read_text(args.body)
     except OSError as error:
         print(f"bench_section: cannot read body {args.body}: {error.strerror}", file=sys.stderr)
         return 1

@@ -1,5 +1,6 @@
 """Tests of bench_section.py (standard library only): python3 -m unittest Tools/python/scripts/test_bench_section.py"""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,28 +83,97 @@ class WriteSectionTests(unittest.TestCase):
             doc = os.path.join(d, "BENCH.md")
             bs.write_section(doc, "teacher", "cmd 1", "figure 1\n", machine=MACHINE, commit="c", date="d")
             bs.write_section(doc, "teacher", "cmd 2", "figure 2\n", machine=MACHINE, commit="c", date="d")
-            text = open(doc).read()
+            text = bs.read_text(doc)
             self.assertIn("figure 2", text)
             self.assertNotIn("figure 1", text)
             for name, command, body in (("bad\nname", "c", "b"), ("ok", "", "b"), ("ok", "c", "  \n")):
                 with self.assertRaises(bs.BenchSectionError):
                     bs.write_section(doc, name, command, body, machine=MACHINE, commit="c", date="d")
-            self.assertEqual(open(doc).read(), text)
+            self.assertEqual(bs.read_text(doc), text)
 
     def test_command_line_writes_real_machine_and_commit(self):
         with tempfile.TemporaryDirectory() as d:
             doc, body = os.path.join(d, "B.md"), os.path.join(d, "body.md")
-            open(body, "w").write("| figure | baseline | ratio |\n")
+            with open(body, "w") as f:
+                f.write("| figure | baseline | ratio |\n")
             script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench_section.py")
             run = subprocess.run([sys.executable, script, "--section", "demo", "--command", "Tools/bench-demo",
-                                  "--body", body, "--doc", doc], capture_output=True, text=True)
+                                  "--body", body, "--doc", doc], capture_output=True, text=True,
+                                 env={k: v for k, v in os.environ.items() if k != "LOGITSTORE_BENCH_BUILD"})
             self.assertEqual(run.returncode, 0, run.stderr)
-            text = open(doc).read()
+            text = bs.read_text(doc)
             self.assertRegex(text, r"- Date: \d{4}-\d\d-\d\d \d\d:\d\d UTC")
             self.assertRegex(text, r"- Commit: [0-9a-f]{12} on ")
             self.assertIn("- CPU: ", text)
+            self.assertIn("- Swift build: release", text)
+            smoke = subprocess.run([sys.executable, script, "--section", "demo", "--command", "Tools/bench-demo",
+                                    "--body", body, "--doc", doc], capture_output=True, text=True,
+                                   env=dict(os.environ, LOGITSTORE_BENCH_BUILD="debug"))
+            self.assertEqual(smoke.returncode, 0, smoke.stderr)
+            self.assertIn("Swift build: debug (LOGITSTORE_BENCH_BUILD=debug): a smoke run", bs.read_text(doc))
+            self.assertEqual(bs.read_text(doc).count("## demo"), 1)
             usage = subprocess.run([sys.executable, script, "--section", "demo"], capture_output=True, text=True)
             self.assertEqual(usage.returncode, 64)
+
+
+class BenchAllTests(unittest.TestCase):
+    """Tools/bench-all in a scratch repository with stand-in benchmarks (one writes a section, one fails)."""
+
+    def setUp(self):
+        here = os.path.dirname(os.path.abspath(__file__))
+        tools = os.path.dirname(os.path.dirname(here))
+        self.repo = tempfile.mkdtemp(prefix="bench-all-test.")
+        os.makedirs(os.path.join(self.repo, "Tools", "python", "scripts"))
+        shutil.copy(os.path.join(tools, "bench-all"), os.path.join(self.repo, "Tools", "bench-all"))
+        shutil.copy(os.path.join(here, "bench_section.py"), os.path.join(self.repo, "Tools", "python", "scripts"))
+        self.write_tool("bench-storage", 'printf "| rows/s | %s |\\n" "$*" > "$TMPDIR_BODY"\n'
+                        'python3 Tools/python/scripts/bench_section.py --section storage --command "Tools/bench-storage $*" '
+                        '--body "$TMPDIR_BODY"')
+        self.write_tool("bench-teacher", "exit 3")
+        self.doc = os.path.join(self.repo, "Tools", "BENCHMARKS.md")
+        with open(self.doc, "w") as f:
+            f.write("# Benchmarks\n\nstale hand-written text\n")
+        subprocess.run(["git", "init", "-q"], cwd=self.repo, check=True)
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "add", "-A"], cwd=self.repo, check=True)
+        subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "t"], cwd=self.repo, check=True)
+
+    def tearDown(self):
+        shutil.rmtree(self.repo, ignore_errors=True)
+
+    def write_tool(self, name, body):
+        path = os.path.join(self.repo, "Tools", name)
+        with open(path, "w") as f:
+            f.write('#!/usr/bin/env bash\ncd "$(dirname "$0")/.."\n' + body + "\n")
+        os.chmod(path, 0o755)
+
+    def run_all(self, *args):
+        env = dict(os.environ, TMPDIR_BODY=os.path.join(self.repo, "body.md"))
+        env.pop("LOGITSTORE_BENCH_DOC", None)
+        env.pop("LOGITSTORE_BENCH_BUILD", None)
+        return subprocess.run([sys.executable, os.path.join(self.repo, "Tools", "bench-all"), *args],
+                              capture_output=True, text=True, env=env)
+
+    def test_full_run_replaces_the_document_and_reports_failures_and_absent_tools(self):
+        run = self.run_all()
+        self.assertEqual(run.returncode, 1, run.stderr)          # bench-teacher failed
+        text = bs.read_text(self.doc)
+        self.assertNotIn("stale hand-written text", text)
+        self.assertIn("## storage", text)
+        self.assertIn("| teacher | `Tools/bench-teacher` | failed (exit 3); no section |", text)
+        self.assertIn("| train | `Tools/bench-train` | skipped: not in this checkout |", text)
+        self.assertIn("skipping distill-curve", run.stderr)
+        self.assertEqual([n for n in os.listdir(os.path.dirname(self.doc)) if "regenerating" in n], [])
+
+    def test_only_replaces_the_chosen_section_in_place_and_passes_extra_arguments(self):
+        self.assertEqual(self.run_all("--only", "storage").returncode, 0)
+        first = bs.read_text(self.doc)
+        self.assertIn("stale hand-written text", first)          # --only keeps the rest of the document
+        run = self.run_all("--only", "storage", "--with", "storage=--positions 7")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        text = bs.read_text(self.doc)
+        self.assertEqual(text.count("## storage"), 1)
+        self.assertIn("| rows/s | --positions 7 |", text)
+        self.assertEqual(self.run_all("--only", "nonesuch").returncode, 64)
 
 
 if __name__ == "__main__":

@@ -3,15 +3,20 @@
 Both run the same Llama architecture (RMSNorm, adjacent-pair RoPE, GQA causal attention, SwiGLU, tied
 LM head) on random weights with the same thread count. The two implementations alternate for
 `--rounds` rounds and the best step time of each is kept (the machine is shared and noisy).
+Writes the "transformer-MODE" section of Tools/BENCHMARKS.md through bench_section.py unless --no-section.
 """
-import argparse, json, math, os, subprocess, sys, time
+import argparse, json, math, os, shlex, subprocess, sys, tempfile, time
 
 p = argparse.ArgumentParser()
 p.add_argument("mode", nargs="?", default="teacher", choices=["teacher", "student"])
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--rounds", type=int, default=2)
 p.add_argument("--iters", type=int, default=2)
+p.add_argument("--no-section", action="store_true", help="do not write this mode's section of Tools/BENCHMARKS.md")
 args, extra = p.parse_known_args()
+command = shlex.join(["Tools/bench-transformer"] + sys.argv[1:])
+here = os.path.dirname(os.path.abspath(__file__))
+config = os.environ.get("LOGITSTORE_BENCH_BUILD", "release") or "release"
 
 os.environ["OMP_NUM_THREADS"] = os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
 import torch
@@ -30,7 +35,9 @@ chunk = 256
 
 
 def run_swift():
-    cmd = [".build/release/transformer-bench", args.mode, "--iters", str(args.iters), "--chunk", str(chunk)] + extra
+    binary = subprocess.run(["swift", "build", "-c", config, "--show-bin-path"], check=True, capture_output=True,
+                            text=True).stdout.strip() + "/transformer-bench"
+    cmd = [binary, args.mode, "--iters", str(args.iters), "--chunk", str(chunk)] + extra
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads))
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -110,3 +117,27 @@ tt = {"impl": "pytorch", "torch": torch.__version__, "mode": args.mode, "threads
 print(json.dumps(tt, sort_keys=True))
 print(json.dumps({"mode": args.mode, "threads": args.threads, "speedup_vs_pytorch": best_torch / best_swift["seconds_per_step"],
                   "load_average": os.getloadavg()[0]}))
+
+
+def section_markdown():
+    work = "inference: forward + LM head in chunks of 256 rows" if not student else \
+        "training step: forward + LM head + cross-entropy + backward (no optimiser step)"
+    swift_tps = B * T / best_swift["seconds_per_step"]
+    return (f"{args.mode.capitalize()} shape: {L} layers, dim {D}, heads {H}/{KV}, FFN {FF}, vocab {V}, tied, "
+            f"batch {B} x seq {T}; {work}; {args.threads} thread(s); random weights. PyTorch runs the identical model in "
+            f"the same run; the two alternate for {args.rounds} round(s), best step of {args.iters} iteration(s) kept.\n\n"
+            "| | s/step | tokens/s | GFLOP/s | ratio to PyTorch |\n|---|---:|---:|---:|---:|\n"
+            f"| Swift `Transformer` | {best_swift['seconds_per_step']:.4f} | {swift_tps:,.0f} | "
+            f"{flops / best_swift['seconds_per_step'] / 1e9:.1f} | {best_torch / best_swift['seconds_per_step']:.2f}x |\n"
+            f"| PyTorch {torch.__version__} (baseline) | {best_torch:.4f} | {B * T / best_torch:,.0f} | "
+            f"{flops / best_torch / 1e9:.1f} | 1.00x |\n")
+
+
+if not args.no_section:
+    with tempfile.NamedTemporaryFile("w", suffix=".md", delete=False) as body:
+        body.write(section_markdown())
+    try:
+        subprocess.run([sys.executable, os.path.join(here, "bench_section.py"), "--section", f"transformer-{args.mode}",
+                        "--command", command, "--body", body.name], check=True)
+    finally:
+        os.unlink(body.name)
