@@ -22,4 +22,27 @@ final class StaleManifestTempTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: alive), "a leftover manifest temp file survived")
         XCTAssertEqual(try StoreReader(directory: dir).sequenceCount, 0)
     }
+
+    /// A commit whose manifest update fails (here: its temp path is a directory, as a full disk would fail it) leaves
+    /// no renamed-but-unlisted shard behind, so `verify` stays clean and a resume starts from the committed data.
+    func testFailedManifestUpdateRemovesTheRenamedShard() throws {
+        let dir = makeTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let options = WriterOptions(vocabSize: 400, policy: TruncationPolicy(topP: 0.9, topK: 10), writerID: "w",
+                                    shardTargetBytes: 1 << 30, blockTargetBytes: 1024)
+        let w = try StoreWriter(directory: dir, options: options)
+        let (tokens, rows) = syntheticRows(positions: 30, vocab: 400, kmax: 10, seed: 1)
+        try w.append(tokens: tokens, truncated: rows)
+        try w.commit()
+        try w.append(tokens: tokens, truncated: rows)
+        let blocker = dir + "/.manifest.json.\(getpid()).tmp"
+        try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: false)
+        XCTAssertThrowsError(try w.commit())
+        try FileManager.default.removeItem(atPath: blocker)
+        let shards = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".lgs") }
+        XCTAssertEqual(shards, ["w-000000.lgs"], "the uncommitted shard was left in the directory")
+        let reader = try StoreReader(directory: dir)
+        XCTAssertEqual(reader.sequenceCount, 1)
+        XCTAssertTrue(try reader.verify().ok)
+    }
 }

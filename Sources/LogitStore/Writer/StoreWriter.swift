@@ -292,9 +292,17 @@ public final class StoreWriter {
         let entry = Manifest.ShardEntry(file: name, writerID: options.writerID, sequences: s.sequences.count,
                                         positions: s.positions, entries: s.entries, bytes: bytes, xxh3: Checksum.hex(sum))
         try DurableFile.withLock(directory: directory) {
-            var m = try Manifest.load(directory: directory)
-            m.shards.append(entry)
-            try m.save(directory: directory)
+            do {
+                var m = try Manifest.load(directory: directory)
+                m.shards.append(entry)
+                try m.save(directory: directory)
+            } catch {
+                // Not committed (a full disk while saving the manifest, say): remove the renamed shard so that no
+                // unlisted file is left behind, unless the new manifest did land and lists it.
+                let listed = (try? Manifest.load(directory: directory))?.shards.contains { $0.file == name } ?? false
+                if !listed { unlink(directory + "/" + name) }
+                throw error
+            }
         }
         CrashPoint.reach(.manifestSaved)
         committedSequenceCount += s.sequences.count
