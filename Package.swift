@@ -7,9 +7,10 @@ import PackageDescription
 // LOGITSTORE_TARGET_CPU  CPU the release build is tuned for, passed as `-target-cpu`. Default on x86-64:
 //                        `haswell` (AVX2 + FMA, what the kernels are measured on); `native` tunes for the build
 //                        machine; `none` (or an empty value) passes no CPU flag. Default elsewhere (arm64): none.
-// LOGITSTORE_UNCHECKED   Which targets drop Swift's runtime checks with `-Ounchecked`. Default `kernels`: only
-//                        the numeric kernels (FastMath, Transformer), where Tools/BENCHMARKS.md "Build flags"
-//                        measures the gain. `none`: every target checked. `all`: every target unchecked, the
+// LOGITSTORE_UNCHECKED   Which targets drop Swift's runtime checks with `-Ounchecked`. Default `kernels`: only the
+//                        numeric kernels of FastMath, the one place where `Tools/bench-build-flags` measured a gain
+//                        (truncation rows/s 1.44× the checked build, best of 3 on a loaded 2-core machine;
+//                        Transformer showed none in dump tokens/s, whose time is in OpenBLAS). `none`: every target checked. `all`: every target unchecked, the
 //                        build before issue 10, for that comparison only; never ship it (the parsers of untrusted
 //                        files lose their bounds checks).
 //
@@ -30,7 +31,8 @@ let unchecked = environment["LOGITSTORE_UNCHECKED"] ?? "kernels"
 
 /// Release settings of a target that reads untrusted bytes or is not a measured hot kernel: checked `-O`.
 let checked: [SwiftSetting] = [.unsafeFlags((unchecked == "all" ? ["-Ounchecked"] : []) + ["-wmo"] + cpuFlags, .when(configuration: .release))]
-/// Release settings of a numeric kernel (no parsing of files): `-Ounchecked` unless LOGITSTORE_UNCHECKED=none.
+/// Release settings of a measured numeric kernel (FastMath; no parsing of files): `-Ounchecked` unless
+/// LOGITSTORE_UNCHECKED=none.
 let kernel: [SwiftSetting] = [.unsafeFlags((unchecked == "none" ? [] : ["-Ounchecked"]) + ["-wmo"] + cpuFlags, .when(configuration: .release))]
 
 let package = Package(
@@ -57,7 +59,7 @@ let package = Package(
         // The storage engine: format, codecs, truncation, writer, reader, iteration, statistics.
         .target(name: "LogitStore", dependencies: ["CZstd", "CLZ4", "CXXHash", "FastMath", "CPrefetch"], swiftSettings: checked),
         // Llama layers on BLAS: forward (teacher) and forward + backward (student). Knows nothing of storage.
-        .target(name: "Transformer", dependencies: ["COpenBLAS", "FastMath"], swiftSettings: kernel),
+        .target(name: "Transformer", dependencies: ["COpenBLAS", "FastMath"], swiftSettings: checked),
         // GGUF, dequantisation, BPE tokenizer, corpus packing, the dump loop.
         .target(name: "Teacher", dependencies: ["LogitStore", "Transformer", "FastMath", "CXXHash"], swiftSettings: checked),
         // Online logits: a training loop hands its logits rows, chunk by chunk, to a StoreWriter (model-agnostic).
