@@ -95,10 +95,10 @@ public final class DumpJob {
     var stopAfterSequences: Int?
 
     public init(teacher: TeacherModel, options: DumpOptions) throws {
-        guard options.seqLen >= 1 else { throw TeacherError.config("--seq-len must be at least 1") }
-        guard options.batch >= 1 else { throw TeacherError.config("--batch must be at least 1") }
-        guard options.workers >= 1 else { throw TeacherError.config("--workers must be at least 1") }
-        if let m = options.maxTokens, m < 1 { throw TeacherError.config("--max-tokens must be at least 1") }
+        guard options.seqLen >= 1 else { throw TeacherError.invalidOption("seqLen must be at least 1") }
+        guard options.batch >= 1 else { throw TeacherError.invalidOption("batch must be at least 1") }
+        guard options.workers >= 1 else { throw TeacherError.invalidOption("workers must be at least 1") }
+        if let m = options.maxTokens, m < 1 { throw TeacherError.invalidOption("maxTokens must be at least 1") }
         self.teacher = teacher
         self.options = options
     }
@@ -146,7 +146,7 @@ public final class DumpJob {
                 recordTargetLogprobs: options.recordTargetLogprobs))
             let skip = writer.committedSequenceCount
             if skip > packed.count {
-                throw TeacherError.config("\(o.store) already holds \(skip) sequences of writer \(options.writerID), more than this input gives (\(packed.count)); a different input, --seq-len or --max-tokens?")
+                throw TeacherError.config("\(o.store) already holds \(skip) sequences of writer \(options.writerID), more than this input gives (\(packed.count)); a different input, sequence length or token limit?")
             }
             if skip > 0 { try checkResumeMatches(out: o.store, packed: packed, committed: skip) }
             writers.append(writer); skips.append(skip)
@@ -244,7 +244,7 @@ public final class DumpJob {
             for g in global..<(global + shard.sequences) {
                 guard own < committed else { return }
                 guard try reader.sequence(g).tokens == Array(packed.sequence(own)) else {
-                    throw TeacherError.config("cannot resume \(out): its sequence \(own) differs from what this input gives (different input, --seq-len, --max-tokens or tokenizer?)")
+                    throw TeacherError.config("cannot resume \(out): its sequence \(own) differs from what this input gives (different input, sequence length, token limit or tokenizer?)")
                 }
                 own += 1
             }

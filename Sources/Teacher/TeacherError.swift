@@ -14,6 +14,8 @@ public enum TeacherError: Error, CustomStringConvertible, Equatable {
     case tokenizer(String)
     case input(path: String, reason: String)
     case config(String)
+    /// A dump option out of range (named by its `DumpOptions` field): a usage error, not a runtime failure.
+    case invalidOption(String)
 
     public var description: String {
         switch self {
@@ -31,6 +33,7 @@ public enum TeacherError: Error, CustomStringConvertible, Equatable {
         case let .tokenizer(m): return "tokenizer: \(m)"
         case let .input(path, reason): return "\(path): \(reason)"
         case let .config(m): return m
+        case let .invalidOption(m): return "invalid dump option: \(m)"
         }
     }
 }
