@@ -26,13 +26,15 @@ public struct ImportSettings: Sendable {
     public var vocabSize: Int?
     public var topP: Double?
     public var topK: Int?
+    /// The store's policy (top-p-k or sample); when set, `topP` and `topK` are not used.
+    public var policy: TruncationPolicy?
     public var codec: Codec
     public var writerID: String
     public var teacher: TeacherIdentity
 
-    public init(vocabSize: Int? = nil, topP: Double? = nil, topK: Int? = nil, codec: Codec = .default,
+    public init(vocabSize: Int? = nil, topP: Double? = nil, topK: Int? = nil, policy: TruncationPolicy? = nil, codec: Codec = .default,
                 writerID: String = "import", teacher: TeacherIdentity = TeacherIdentity(name: "imported")) {
-        self.vocabSize = vocabSize; self.topP = topP; self.topK = topK; self.codec = codec
+        self.vocabSize = vocabSize; self.topP = topP; self.topK = topK; self.policy = policy; self.codec = codec
         self.writerID = writerID; self.teacher = teacher
     }
 }
@@ -84,7 +86,7 @@ public final class StoreImporter {
         }
         sequenceLengths = lengths.map(Int.init)
 
-        let policy = TruncationPolicy(topP: settings.topP ?? 0.95, topK: settings.topK ?? 100)
+        let policy = settings.policy ?? TruncationPolicy(topP: settings.topP ?? 0.95, topK: settings.topK ?? 100)
         try policy.validate()
         switch source.rows {
         case let .logits(path):
@@ -125,6 +127,10 @@ public final class StoreImporter {
             } else { targetLogprobs = nil }
             try Self.checkTruncated(counts: counts, ids: idsFile, probs: probsFile, vocab: vocab, topK: policy.topK,
                                     paths: (countsPath, idsPath, probsPath))
+            if policy.isSampled {
+                try Self.checkSampled(counts: counts, ids: idsFile, probs: probsFile, lengths: lengths.map(Int.init),
+                                      policy: policy, paths: (countsPath, idsPath, probsPath))
+            }
             logits = nil; ids = idsFile; probs = probsFile
             options = WriterOptions(vocabSize: vocab, policy: policy, teacher: settings.teacher, codec: settings.codec,
                                     writerID: settings.writerID, recordTargetLogprobs: tlPath != nil)
@@ -160,6 +166,24 @@ public final class StoreImporter {
                 }
                 start = end
             }
+        }
+    }
+
+    /// Under a sample policy, the writer's rules for pre-sampled rows (`SampledRowsCheck`), checked per sequence
+    /// here so that bad input is refused before anything is written.
+    private static func checkSampled(counts: [UInt32], ids: NPYFile, probs: NPYFile, lengths: [Int], policy: TruncationPolicy,
+                                     paths: (counts: String, ids: String, probs: String)) throws {
+        let check = SampledRowsCheck(policy: policy)
+        var position = 0, entry = 0
+        for (s, len) in lengths.enumerated() {
+            let c = Array(counts[position..<(position + len)])
+            let e = c.reduce(0) { $0 + Int($1) }
+            let rows = try TruncatedRows(counts: c, ids: ids.withElements(UInt32.self) { Array($0[entry..<(entry + e)]) },
+                                         probs: probs.withElements(Float16.self) { Array($0[entry..<(entry + e)]) })
+            do { try check.check(rows) } catch StoreError.invalidInput(let why) {
+                throw InterchangeError.inconsistent("\(paths.probs): sequence \(s) does not fit \(policy.label): \(why)")
+            }
+            position += len; entry += e
         }
     }
 

@@ -2,12 +2,13 @@ import Foundation
 import LogitStore
 import Transformer
 
-/// What `logitstore dump` does, as a library: input → sequences → teacher forward → full logits rows →
-/// `StoreWriter` (softmax, top-p, top-k, encode, commit).
+/// What `logitstore dump` does, as a library: input → sequences → teacher forward → full logits rows → per output
+/// store, top-p-k truncation or sampling in the workers → `StoreWriter` (encode, commit).
 public struct DumpOptions: Sendable {
     public var input: String
     public var format: InputFormat
     public var seqLen: Int
+    /// The policy of `run(out:)` (`run(outputs:)` gives one per store).
     public var policy: TruncationPolicy
     public var codec: Codec
     public var writerID: String
@@ -38,10 +39,32 @@ public struct DumpProgress: Sendable {
     public var skippedSequences: Int
 }
 
+/// One store a dump writes: its directory and the policy its entries are made under.
+public struct DumpOutput: Sendable, Equatable {
+    /// The store directory (created, or resumed).
+    public var store: String
+    /// Top-p-k truncation or sampling of the teacher's rows.
+    public var policy: TruncationPolicy
+
+    public init(store: String, policy: TruncationPolicy) { self.store = store; self.policy = policy }
+}
+
+/// What a dump did to one of its stores.
+public struct DumpStoreSummary: Codable, Sendable {
+    public var store: String
+    /// The policy label, e.g. "top-p 0.95, top-k 100" or "sample:64 (τs 1, seed 0)".
+    public var policy: String
+    /// Sequences this store already held (checked against the input) and did not get again.
+    public var skippedSequences: Int
+    /// Sequences appended in this run.
+    public var sequencesWritten: Int
+}
+
 /// The outcome of a dump, with the time split between the stages.
 public struct DumpSummary: Codable, Sendable {
     public var sequences: Int
     public var positions: Int
+    /// Sequences no store needed (the fewest any store had already committed).
     public var skippedSequences: Int
     public var tokensProcessed: Int
     public var documents: Int
@@ -54,10 +77,12 @@ public struct DumpSummary: Codable, Sendable {
     /// Forward, LM-head and truncation times are summed over the workers (they overlap in wall-clock time).
     public var forwardSeconds: Double
     public var lmHeadSeconds: Double
-    /// Softmax → top-p → top-k of the logits rows, in the workers.
+    /// Softmax → top-p → top-k (or sampling) of the logits rows for every store, in the workers.
     public var truncateSeconds: Double
     /// Encoding, compression and commits on the writer thread.
     public var writerSeconds: Double
+    /// Per store, in the order given.
+    public var stores: [DumpStoreSummary]
 }
 
 public final class DumpJob {
@@ -65,6 +90,9 @@ public final class DumpJob {
     public let options: DumpOptions
     /// Rows per LM-head product (internal: tests shrink it to exercise the chunking).
     var headRows = DumpWorker.defaultHeadRows
+    /// Test hook standing in for a kill: after the sequence with this index is appended, every store commits and
+    /// the run stops (as if the process died right after those commits).
+    var stopAfterSequences: Int?
 
     public init(teacher: TeacherModel, options: DumpOptions) throws {
         guard options.seqLen >= 1 else { throw TeacherError.config("--seq-len must be at least 1") }
@@ -91,25 +119,47 @@ public final class DumpJob {
                                        seqLen: options.seqLen, maxTokens: options.maxTokens)
     }
 
-    /// Runs the dump into `out` (created, or resumed: sequences already committed by this writer id are skipped).
+    /// Runs the dump into `out` under `options.policy` (created, or resumed: sequences already committed by this
+    /// writer id are skipped).
     public func run(out: String, progress: (DumpProgress) -> Void = { _ in }) throws -> DumpSummary {
+        try run(outputs: [DumpOutput(store: out, policy: options.policy)], progress: progress)
+    }
+
+    /// Runs the dump into several stores at once: one teacher forward pass per batch feeds every store, each under
+    /// its own policy. Each store resumes on its own: the sequences it already committed (checked against the
+    /// input) are not written again, and the teacher runs from the first sequence any store still needs.
+    public func run(outputs: [DumpOutput], progress: (DumpProgress) -> Void = { _ in }) throws -> DumpSummary {
+        guard !outputs.isEmpty else { throw TeacherError.config("a dump needs at least one output store") }
+        if let dup = Dictionary(grouping: outputs, by: { URL(fileURLWithPath: $0.store).standardizedFileURL.path }).first(where: { $0.value.count > 1 }) {
+            throw TeacherError.config("output store \(dup.key) is given more than once")
+        }
         let t0 = Date()
         let packed = try sequences()
         let tokenizeSeconds = Date().timeIntervalSince(t0)
         guard packed.count > 0 else { throw TeacherError.input(path: options.input, reason: "holds no tokens") }
         let vocab = teacher.config.vocabSize
-        let writer = try StoreWriter(directory: out, options: WriterOptions(
-            vocabSize: vocab, policy: options.policy, teacher: identity, codec: options.codec, writerID: options.writerID,
-            recordTargetLogprobs: options.recordTargetLogprobs))
-        let skip = writer.committedSequenceCount
-        if skip > packed.count {
-            throw TeacherError.config("\(out) already holds \(skip) sequences of writer \(options.writerID), more than this input gives (\(packed.count)); a different input, --seq-len or --max-tokens?")
+        var writers: [StoreWriter] = []
+        var skips: [Int] = []
+        for o in outputs {
+            let writer = try StoreWriter(directory: o.store, options: WriterOptions(
+                vocabSize: vocab, policy: o.policy, teacher: identity, codec: options.codec, writerID: options.writerID,
+                recordTargetLogprobs: options.recordTargetLogprobs))
+            let skip = writer.committedSequenceCount
+            if skip > packed.count {
+                throw TeacherError.config("\(o.store) already holds \(skip) sequences of writer \(options.writerID), more than this input gives (\(packed.count)); a different input, --seq-len or --max-tokens?")
+            }
+            if skip > 0 { try checkResumeMatches(out: o.store, packed: packed, committed: skip) }
+            writers.append(writer); skips.append(skip)
         }
-        if skip > 0 { try checkResumeMatches(out: out, packed: packed, committed: skip) }
+        let skip = skips.min()!
 
-        let tokensTotal = packed.tokens.count - min(packed.tokens.count, skip * packed.seqLen)
+        // Batches start at multiples of --batch whatever the resume point, so a resumed run forms the same batches
+        // (the same product shapes, hence the same float32 logits) as an uninterrupted one; the up to batch − 1
+        // sequences before the resume point are run through the teacher again and not written.
+        let start = skip - skip % options.batch
+        let tokensTotal = packed.tokens.count - min(packed.tokens.count, start * packed.seqLen)
         progress(DumpProgress(sequencesDone: skip, sequencesTotal: packed.count, tokensDone: 0, tokensTotal: tokensTotal, skippedSequences: skip))
-        let batches = DumpBatch.plan(packed, from: skip, size: options.batch)
+        let batches = DumpBatch.plan(packed, from: start, size: options.batch)
         let workerCount = min(options.workers, batches.count)   // 0 when everything is already committed
         // Each worker runs its products on its own thread (never BLAS threads inside parallel workers). Always
         // single-threaded products also make the stored bits independent of --workers: OpenBLAS's multi-threaded
@@ -118,9 +168,11 @@ public final class DumpJob {
         BLASThreads.count = 1
         defer { BLASThreads.count = blasThreads }
         var workers: [DumpWorker] = []
+        let targets = zip(outputs, skips).map { DumpWorker.Target(policy: $0.policy, firstNeeded: $1) }
         for w in 0..<workerCount {
             workers.append(try DumpWorker(model: w == 0 ? teacher.model : teacher.model.inferenceReplica(), seqLen: options.seqLen,
-                                          policy: options.policy, recordTargets: options.recordTargetLogprobs, headRows: headRows))
+                                          targets: targets, writerID: options.writerID, recordTargets: options.recordTargetLogprobs,
+                                          headRows: headRows))
         }
         let handOff = OrderedHandOff(total: batches.count, runAhead: 2 * workerCount)
         let group = DispatchGroup()
@@ -134,12 +186,29 @@ public final class DumpJob {
         // This thread writes, in sequence order, while the workers compute the next batches.
         var forwardSeconds = 0.0, headSeconds = 0.0, truncateSeconds = 0.0, writerSeconds = 0.0
         var done = 0
+        var written = [Int](repeating: 0, count: outputs.count)
         do {
-            for (b, batch) in batches.enumerated() {
+            batches: for (b, batch) in batches.enumerated() {
                 let r = try handOff.take(b).get()
                 forwardSeconds += r.forwardSeconds; headSeconds += r.headSeconds; truncateSeconds += r.truncateSeconds
                 let t = DispatchTime.now()
-                for (tokens, rows) in zip(r.tokens, r.rows) { try writer.append(tokens: tokens, truncated: rows) }
+                for (s, tokens) in r.tokens.enumerated() {
+                    let ordinal = batch.first + s
+                    for (k, writer) in writers.enumerated() where ordinal >= skips[k] {
+                        // The rows were drawn for this ordinal; the writer must be at it (it is: the committed
+                        // sequences are the input's first ones, checked above).
+                        guard writer.nextSequenceOrdinal == ordinal else {
+                            throw TeacherError.config("internal: \(outputs[k].store) is at sequence \(writer.nextSequenceOrdinal), not \(ordinal)")
+                        }
+                        try writer.append(tokens: tokens, truncated: r.rows[k][s])
+                        written[k] += 1
+                    }
+                    if let stop = stopAfterSequences, ordinal + 1 >= stop {
+                        for writer in writers { try writer.commit() }
+                        handOff.cancel()
+                        break batches
+                    }
+                }
                 writerSeconds += t.secondsSince
                 done += batch.count * batch.length
                 progress(DumpProgress(sequencesDone: batch.first + batch.count, sequencesTotal: packed.count, tokensDone: done,
@@ -152,13 +221,16 @@ public final class DumpJob {
         }
         group.wait()
         let t = DispatchTime.now()
-        try writer.finish()
+        for writer in writers { try writer.finish() }
         writerSeconds += t.secondsSince
         let seconds = Date().timeIntervalSince(t0)
+        let stores = outputs.indices.map {
+            DumpStoreSummary(store: outputs[$0].store, policy: outputs[$0].policy.label, skippedSequences: skips[$0], sequencesWritten: written[$0])
+        }
         return DumpSummary(sequences: packed.count, positions: packed.tokens.count, skippedSequences: skip, tokensProcessed: done,
                            documents: packed.documentCount, seconds: seconds, tokensPerSecond: Double(done) / max(seconds, 1e-9),
                            loadSeconds: 0, tokenizeSeconds: tokenizeSeconds, workers: workerCount, forwardSeconds: forwardSeconds,
-                           lmHeadSeconds: headSeconds, truncateSeconds: truncateSeconds, writerSeconds: writerSeconds)
+                           lmHeadSeconds: headSeconds, truncateSeconds: truncateSeconds, writerSeconds: writerSeconds, stores: stores)
     }
 
     /// On resume, every sequence this writer committed must be the tokens this input gives there (decoding the

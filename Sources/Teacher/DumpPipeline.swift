@@ -27,33 +27,48 @@ struct DumpBatch: Sendable {
     }
 }
 
-/// What a worker hands to the writer thread for one batch: per sequence, its tokens and truncated rows.
+/// What a worker hands to the writer thread for one batch: per sequence its tokens, and per output store and
+/// sequence the rows built under that store's policy (empty for sequences the store already holds).
 struct DumpBatchResult: Sendable {
     var tokens: [[UInt32]]
-    var rows: [TruncatedRows]
+    /// rows[store][sequence in batch].
+    var rows: [[TruncatedRows]]
     var forwardSeconds: Double
     var headSeconds: Double
     var truncateSeconds: Double
 }
 
 /// The teacher's work for one batch on one thread: forward pass (its own model replica and activations), LM head
-/// in chunks of at most `headRows` rows into its own logits buffer, each chunk then softmax → top-p → top-k with
-/// its own `Truncator`. The chunking bounds the logits buffer (headRows × vocab floats) whatever the sequence length.
+/// in chunks of at most `headRows` rows into its own logits buffer, each chunk then truncated or sampled once per
+/// output store with that store's own `TargetBuilder`. The chunking bounds the logits buffer (headRows × vocab
+/// floats) whatever the sequence length. Sampled draws are keyed by the sequence's index in the input, which is
+/// its ordinal in every store (each store holds the input's first sequences), so the bits do not depend on which
+/// worker ran it.
 final class DumpWorker {
+    /// One output store as a worker sees it.
+    struct Target {
+        var policy: TruncationPolicy
+        /// Sequences below this index are already in the store: no rows are built for them.
+        var firstNeeded: Int
+    }
+
     /// Rows per LM-head product by default: large enough for full-speed sgemm, small enough to bound memory
     /// (≈100 MB at a 49k vocabulary).
     static let defaultHeadRows = 512
     let headRows: Int
     let model: LlamaModel
-    let truncator: Truncator
+    let targets: [Target]
+    let builders: [TargetBuilder]
     let recordTargets: Bool
     private let logits: UnsafeMutableBufferPointer<Float>
 
-    init(model: LlamaModel, seqLen: Int, policy: TruncationPolicy, recordTargets: Bool, headRows: Int = DumpWorker.defaultHeadRows) throws {
+    init(model: LlamaModel, seqLen: Int, targets: [Target], writerID: String, recordTargets: Bool,
+         headRows: Int = DumpWorker.defaultHeadRows) throws {
         self.model = model
         self.headRows = max(1, headRows)
         self.recordTargets = recordTargets
-        truncator = try Truncator(vocabSize: model.config.vocabSize, policy: policy)
+        self.targets = targets
+        builders = try targets.map { try TargetBuilder(vocabSize: model.config.vocabSize, policy: $0.policy, writerID: writerID) }
         logits = .allocate(capacity: min(seqLen, self.headRows) * model.config.vocabSize)
     }
 
@@ -65,13 +80,16 @@ final class DumpWorker {
         let tokens = Array(packed.tokens[span])
         var t = DispatchTime.now()
         let hidden = try tokens.withUnsafeBufferPointer { try model.forward(tokens: $0, batch: batch.count, seqLen: batch.length, training: false) }
-        var result = DumpBatchResult(tokens: [], rows: [], forwardSeconds: t.secondsSince, headSeconds: 0, truncateSeconds: 0)
+        var result = DumpBatchResult(tokens: [], rows: Array(repeating: [], count: targets.count), forwardSeconds: t.secondsSince,
+                                     headSeconds: 0, truncateSeconds: 0)
         let len = batch.length
         for s in 0..<batch.count {
+            let ordinal = batch.first + s
             let seq = Array(tokens[(s * len)..<((s + 1) * len)])
-            var rows = TruncatedRows()
+            let needed = targets.indices.filter { ordinal >= targets[$0].firstNeeded }
+            var rows = [TruncatedRows](repeating: TruncatedRows(), count: targets.count)
             var r0 = 0
-            while r0 < len {
+            while r0 < len && !needed.isEmpty {
                 let n = min(headRows, len - r0)
                 t = DispatchTime.now()
                 LMHead.logits(hidden: hidden.baseAddress! + (s * len + r0) * c.dim, rows: n, dim: c.dim,
@@ -80,12 +98,15 @@ final class DumpWorker {
                 t = DispatchTime.now()
                 // Row j predicts the token at j + 1 (unknown for the last row of the sequence).
                 let next: [UInt32?]? = recordTargets ? (r0..<(r0 + n)).map { $0 + 1 < len ? seq[$0 + 1] : nil } : nil
-                try truncator.truncate(rows: UnsafeBufferPointer(rebasing: logits[0..<(n * c.vocabSize)]), nextTokens: next, into: &rows)
+                let chunk = UnsafeBufferPointer(rebasing: logits[0..<(n * c.vocabSize)])
+                for k in needed {
+                    try builders[k].build(rows: chunk, sequenceOrdinal: ordinal, firstPosition: r0, nextTokens: next, into: &rows[k])
+                }
                 result.truncateSeconds += t.secondsSince
                 r0 += n
             }
             result.tokens.append(seq)
-            result.rows.append(rows)
+            for k in targets.indices { result.rows[k].append(rows[k]) }
         }
         return result
     }

@@ -2,26 +2,36 @@ import Foundation
 
 /// AdamW (decoupled weight decay) over one flat parameter buffer, with global-norm gradient clipping.
 public final class AdamW {
+    /// Hyper-parameters (saved with the run's options).
     public struct Settings: Codable, Equatable, Sendable {
+        /// First-moment decay.
         public var beta1: Float = 0.9
+        /// Second-moment decay.
         public var beta2: Float = 0.95
+        /// Added to √v̂ in the denominator.
         public var epsilon: Float = 1e-8
+        /// Decoupled weight decay (matrices only).
         public var weightDecay: Float = 0.1
         /// Clip the gradient to this global L2 norm (≤ 0 disables clipping).
         public var clipNorm: Float = 1.0
+        /// The defaults above.
         public init() {}
     }
 
+    /// The hyper-parameters.
     public let settings: Settings
+    /// Parameters updated.
     public let count: Int
     /// First and second moments (saved with checkpoints for resume).
     public let m: UnsafeMutableBufferPointer<Float>
+    /// Second moments.
     public let v: UnsafeMutableBufferPointer<Float>
     /// Updates taken so far (bias correction uses it).
     public var t: Int = 0
     /// Ranges of the buffer that get weight decay (matrices); the rest (norm gains) do not.
     let decayed: [Range<Int>]
 
+    /// An optimiser for `count` parameters with zero moments; `decayedRanges` get weight decay.
     public init(count: Int, settings: Settings = Settings(), decayedRanges: [Range<Int>]) {
         self.count = count; self.settings = settings; self.decayed = decayedRanges
         m = .allocate(capacity: count); m.initialize(repeating: 0)

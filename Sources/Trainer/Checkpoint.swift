@@ -8,18 +8,25 @@ import Transformer
 /// - `state.safetensors`: the flat parameter buffer, AdamW moments and (in its metadata) the trainer state,
 ///   one atomically written file, so a resume never mixes two steps.
 public enum Checkpoint {
+    /// The Hugging Face weights file.
     public static let modelFile = "model.safetensors"
+    /// The resumable state file.
     public static let stateFile = "state.safetensors"
+    /// Our student config plus vocabulary.
     public static let studentFile = "student.json"
+    /// The Hugging Face config.
     public static let hfConfigFile = "config.json"
 
     /// The saved student shape (our JSON keys plus `vocab_size`).
     public struct SavedStudent: Codable, Equatable {
+        /// The shape.
         public var config: StudentConfig
+        /// The vocabulary it was built for.
         public var vocabSize: Int
         enum CodingKeys: String, CodingKey { case config, vocabSize = "vocab_size" }
     }
 
+    /// The transformer config of a student shape over `vocab` tokens.
     public static func llamaConfig(_ c: StudentConfig, vocab: Int) -> LlamaConfig {
         LlamaConfig(layers: c.layers, dim: c.dim, heads: c.heads, kvHeads: c.kvHeads, ffnDim: c.ffnDim,
                     vocabSize: vocab, tiedEmbeddings: c.tiedEmbeddings, normEps: c.normEps, ropeBase: c.ropeBase)
@@ -73,18 +80,28 @@ public enum Checkpoint {
 
 /// Resumable trainer state (stored as JSON in the metadata of `state.safetensors`).
 public struct TrainerState: Codable, Equatable {
+    /// Steps done.
     public var step: Int
+    /// Training positions consumed.
     public var tokens: Int
+    /// Steps in the whole run.
     public var totalSteps: Int
+    /// Where the training data order was.
     public var source: WindowSourceState
+    /// AdamW's update count (bias correction).
     public var adamSteps: Int
+    /// The run's options (a resume must pass equal ones).
     public var options: TrainingOptions
+    /// The student's shape.
     public var student: StudentConfig
+    /// The vocabulary (from the training store).
     public var vocabSize: Int
+    /// The training store's sequence count.
     public var storeSequences: Int
 }
 
 extension Checkpoint {
+    /// Writes parameters, AdamW moments and `state` into one atomically replaced `state.safetensors`.
     public static func writeState(_ state: TrainerState, model: LlamaModel, optimizer: AdamW, directory: String) throws {
         let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
         let n = model.layout.count

@@ -7,13 +7,17 @@ import Transformer
 /// softmax over the vocabulary is vectorised), and the chunk's gradient goes back through the head with
 /// two sgemms. The [positions × vocab] matrix is never held.
 public final class LMHeadLoss {
+    /// Vocabulary (logits per row).
     public let vocab: Int
+    /// Hidden width.
     public let dim: Int
+    /// Positions whose logits are held at once.
     public let chunkRows: Int
     let logits: UnsafeMutableBufferPointer<Float>
     let workspaces: [LossWorkspace]
     let threads: Int
 
+    /// Buffers for `chunkRows` × `vocab` logits and one loss workspace per thread.
     public init(vocab: Int, dim: Int, chunkRows: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
         self.vocab = vocab; self.dim = dim; self.chunkRows = chunkRows
         self.threads = Swift.max(1, threads)
@@ -22,11 +26,13 @@ public final class LMHeadLoss {
     }
     deinit { logits.deallocate() }
 
+    /// Sums over a batch.
     public struct Totals {
         /// Σ CE over positions with a known next token, and their count.
         public var ceSum = 0.0, ceCount = 0
         /// Σ weighted KD over positions with a target, and their count.
         public var kdSum = 0.0, kdCount = 0
+        /// Zero sums.
         public init() {}
         /// (1 − α)·mean CE + α·mean KD.
         public func loss(alpha: Double) -> Double {

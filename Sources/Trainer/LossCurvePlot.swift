@@ -2,15 +2,21 @@ import Foundation
 
 /// A small self-contained SVG line chart (the loss curve written at the end of a run).
 public enum LossCurvePlot {
+    /// One line of the chart.
     public struct Series {
+        /// Legend text.
         public var label: String
+        /// The points, in x order.
         public var points: [(x: Double, y: Double)]
+        /// An SVG colour.
         public var color: String
+        /// A series.
         public init(label: String, points: [(x: Double, y: Double)], color: String) {
             self.label = label; self.points = points; self.color = color
         }
     }
 
+    /// The chart as a standalone SVG document.
     public static func svg(title: String, xLabel: String, yLabel: String, series: [Series],
                            width: Double = 720, height: Double = 420) -> String {
         let all = series.flatMap { $0.points }.filter { $0.x.isFinite && $0.y.isFinite }

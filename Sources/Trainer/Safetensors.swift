@@ -4,10 +4,15 @@ import Foundation
 /// header length N, N bytes of JSON `{name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {…}}`,
 /// then the raw little-endian tensor bytes. Only F32 tensors are written and read here.
 public enum Safetensors {
+    /// One named float32 tensor.
     public struct Tensor {
+        /// Its name in the file.
         public var name: String
+        /// Row-major shape.
         public var shape: [Int]
+        /// The values (Π shape of them).
         public var data: [Float]
+        /// A tensor.
         public init(name: String, shape: [Int], data: [Float]) { self.name = name; self.shape = shape; self.data = data }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 
 /// How α (the KD share in L = (1 − α)·L_lm + α·L_kd) moves over training. Steps count from 0 to total − 1.
 public enum AlphaSchedule: Codable, Equatable, Sendable {
+    /// The same α throughout.
     case constant(Double)
     /// 0 → max linearly over the run.
     case linearUp(max: Double)
@@ -15,6 +16,7 @@ public enum AlphaSchedule: Codable, Equatable, Sendable {
     /// The paper's WSD-α (10 % warm-up, 1 % decay).
     public static func paperWSD(max: Double) -> AlphaSchedule { .wsd(max: max, warmup: 0.1, decay: 0.01) }
 
+    /// α at `step` (0-based) of `totalSteps`.
     public func alpha(step: Int, totalSteps: Int) -> Double {
         let last = Double(Swift.max(totalSteps - 1, 1))
         let x = Swift.min(Swift.max(Double(step) / last, 0), 1)
@@ -49,6 +51,7 @@ public enum AlphaSchedule: Codable, Equatable, Sendable {
         try validate()
     }
 
+    /// Throws `TrainerError.invalidOption` unless α stays in [0, 1] and the fractions are consistent.
     public func validate() throws {
         let values: [Double]
         switch self {
@@ -61,6 +64,7 @@ public enum AlphaSchedule: Codable, Equatable, Sendable {
         if values.contains(where: { !(0...1).contains($0) }) { throw TrainerError.invalidOption("alpha must lie in [0, 1]") }
     }
 
+    /// Short label for logs and tables.
     public var label: String {
         switch self {
         case .constant(let a): return "const(\(a))"
@@ -82,19 +86,25 @@ func wsdShape(x: Double, warmup: Double, decay: Double) -> Double {
 
 /// The learning rate over training.
 public struct LRSchedule: Codable, Equatable, Sendable {
+    /// Cosine decay to `minimum`, warm-up–stable–decay, or constant (each after the linear warm-up).
     public enum Kind: String, Codable, Sendable { case cosine, wsd, constant }
+    /// The shape.
     public var kind: Kind
+    /// The rate after warm-up.
     public var peak: Double
+    /// The rate at the end of a decay.
     public var minimum: Double
     /// Linear warm-up length as a fraction of the run.
     public var warmup: Double
     /// WSD only: fraction of the run spent decaying (cosine, peak → minimum) at the end.
     public var decay: Double
 
+    /// A schedule.
     public init(kind: Kind, peak: Double, minimum: Double = 0, warmup: Double = 0.01, decay: Double = 0.1) {
         self.kind = kind; self.peak = peak; self.minimum = minimum; self.warmup = warmup; self.decay = decay
     }
 
+    /// The rate at `step` (0-based) of `totalSteps`.
     public func rate(step: Int, totalSteps: Int) -> Double {
         let total = Double(Swift.max(totalSteps, 1))
         let warmSteps = warmup * total
@@ -113,6 +123,7 @@ public struct LRSchedule: Codable, Equatable, Sendable {
         }
     }
 
+    /// Throws `TrainerError.invalidOption` for rates or fractions out of range.
     public func validate() throws {
         guard peak > 0, minimum >= 0, minimum <= peak else { throw TrainerError.invalidOption("learning rate needs 0 ≤ min ≤ peak and peak > 0") }
         guard (0...1).contains(warmup), (0...1).contains(decay), warmup + (kind == .wsd ? decay : 0) <= 1 else {

@@ -5,16 +5,25 @@ import Transformer
 /// `{"layers": 4, "dim": 128, "heads": 4, "kv_heads": 2, "ffn_dim": 384, "tied_embeddings": true}`.
 /// The vocabulary is not part of it: it comes from the store the student trains on.
 public struct StudentConfig: Codable, Equatable, Sendable {
+    /// Transformer blocks.
     public var layers: Int
+    /// Model width.
     public var dim: Int
+    /// Attention heads.
     public var heads: Int
+    /// Key/value heads (grouped-query attention).
     public var kvHeads: Int
+    /// SwiGLU hidden width.
     public var ffnDim: Int
+    /// The LM head shares the token embedding.
     public var tiedEmbeddings: Bool
     /// RMSNorm epsilon (optional in the file; 1e-5).
     public var normEps: Float
     /// RoPE base (optional in the file; 10000).
     public var ropeBase: Float
+    /// The `vocab_size` the file declared, if any. Not part of the shape (nor of equality or the saved form):
+    /// the vocabulary comes from the store, and a run refuses a config whose declared size differs from it.
+    public var declaredVocabSize: Int?
 
     enum CodingKeys: String, CodingKey {
         case layers, dim, heads
@@ -25,17 +34,26 @@ public struct StudentConfig: Codable, Equatable, Sendable {
         case ropeBase = "rope_base"
     }
 
+    /// A shape (not validated: call `validate()`).
     public init(layers: Int, dim: Int, heads: Int, kvHeads: Int, ffnDim: Int, tiedEmbeddings: Bool,
                 normEps: Float = 1e-5, ropeBase: Float = 10000) {
         self.layers = layers; self.dim = dim; self.heads = heads; self.kvHeads = kvHeads
         self.ffnDim = ffnDim; self.tiedEmbeddings = tiedEmbeddings; self.normEps = normEps; self.ropeBase = ropeBase
     }
 
-    /// Same keys and defaults as the transformer's `LlamaConfig` (whose decoder this reuses); a `vocab_size`, if present, is ignored.
+    /// Same keys and defaults as the transformer's `LlamaConfig` (whose decoder this reuses); a `vocab_size`, if
+    /// present, is kept in `declaredVocabSize` to be checked against the store.
     public init(from decoder: Decoder) throws {
         let l = try LlamaConfig(from: decoder)
         self.init(layers: l.layers, dim: l.dim, heads: l.heads, kvHeads: l.kvHeads, ffnDim: l.ffnDim,
                   tiedEmbeddings: l.tiedEmbeddings, normEps: l.normEps, ropeBase: l.ropeBase)
+        declaredVocabSize = l.vocabSize > 0 ? l.vocabSize : nil
+    }
+
+    /// Equal shapes (`declaredVocabSize` is not compared).
+    public static func == (a: StudentConfig, b: StudentConfig) -> Bool {
+        a.layers == b.layers && a.dim == b.dim && a.heads == b.heads && a.kvHeads == b.kvHeads && a.ffnDim == b.ffnDim
+            && a.tiedEmbeddings == b.tiedEmbeddings && a.normEps == b.normEps && a.ropeBase == b.ropeBase
     }
 
     /// Checks the shape is one the layers can run.

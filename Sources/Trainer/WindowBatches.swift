@@ -3,16 +3,22 @@ import LogitStore
 
 /// One training batch: `batch` windows of `seqLen` positions, flattened row-major.
 public struct Batch {
+    /// Input tokens, one per position.
     public var tokens: [UInt32] = []
     /// The true next token of each position, or −1 at the end of a stored sequence (no LM loss there).
     public var next: [Int32] = []
     /// Teacher targets per position (offsets has positions + 1 entries); empty when targets are not read.
     public var targetOffsets: [Int] = [0]
+    /// Kept teacher ids of every position, concatenated.
     public var ids: [UInt32] = []
+    /// Their target probabilities (at temperature 1, after read-time re-truncation).
     public var probs: [Float] = []
+    /// Per position, the dropped-mass bucket, when targets carry it.
     public var dropped: [Float]? = nil
 
+    /// Positions in the batch.
     public var positions: Int { tokens.count }
+    /// True when every position has a teacher target.
     public var hasTargets: Bool { targetOffsets.count == tokens.count + 1 && tokens.count > 0 }
 
     mutating func removeAll() {
@@ -39,6 +45,7 @@ public struct WindowSourceState: Codable, Equatable, Sendable {
 /// a stored sequence the next token is unknown, so that position has a teacher target but no LM loss.
 public final class WindowSource {
     let reader: StoreReader
+    /// Positions per window.
     public let seqLen: Int
     let targetOptions: TargetOptions?
     /// Which sequences of the store this source draws from.
@@ -58,11 +65,12 @@ public final class WindowSource {
         guard !sequences.isEmpty else { throw TrainerError.storeMismatch("no sequences to read") }
         let usable = sequences.contains { reader.sequenceRange($0).count >= seqLen }
         guard usable else {
-            throw TrainerError.storeMismatch("no stored sequence has \(seqLen) positions; use a smaller --seq-len (stored length \(reader.sequenceRange(sequences[0]).count))")
+            throw TrainerError.storeMismatch("no stored sequence has \(seqLen) positions; use a smaller seqLen (stored length \(reader.sequenceRange(sequences[0]).count))")
         }
         if let seed { order = SequenceOrder(sequenceCount: sequences.count, seed: seed) }
     }
 
+    /// Where the source is (saved with checkpoints).
     public var state: WindowSourceState { WindowSourceState(orderBefore: orderBefore, window: window) }
 
     /// Positions per pass over these sequences.

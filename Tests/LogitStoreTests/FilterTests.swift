@@ -35,7 +35,7 @@ final class FilterTests: XCTestCase {
                 var out = [UInt32](repeating: 0, count: n)
                 let ok = bytes.withUnsafeBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { o in
-                        table.withUnsafeBufferPointer { Filters.decodeRanks(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: n, width: w, table: $0, into: o.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!) }
+                        Filters.decodeRanks(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: n, width: w, table: RankMap(listed: table, vocabSize: size), into: o.baseAddress ?? UnsafeMutablePointer(bitPattern: 4)!)
                     }
                 }
                 XCTAssertTrue(ok)
@@ -48,11 +48,25 @@ final class FilterTests: XCTestCase {
                 badRanks.withUnsafeBufferPointer { Filters.encode($0.baseAddress!, count: n, width: w, filter: .rankShuffle, into: &bytes) }
                 let rejected = bytes.withUnsafeBufferPointer { b in
                     out.withUnsafeMutableBufferPointer { o in
-                        table.withUnsafeBufferPointer { !Filters.decodeRanks(b.baseAddress!, count: n, width: w, table: $0, into: o.baseAddress!) }
+                        !Filters.decodeRanks(b.baseAddress!, count: n, width: w, table: RankMap(listed: table, vocabSize: size), into: o.baseAddress!)
                     }
                 }
                 XCTAssertTrue(rejected, "w \(w) n \(n)")
             }
+        }
+    }
+
+    /// The lazy π of readers equals the materialised permutation, including every unlisted id and the rank-V bound.
+    func testRankMapEqualsTheMaterialisedPermutation() {
+        var rng = SplitMix64(seed: 7)
+        for (vocab, n) in [(1, 1), (10, 3), (10, 10), (1000, 1), (1000, 200), (5000, 4999)] {
+            var ids = Array(0..<UInt32(vocab))
+            for i in stride(from: vocab - 1, to: 0, by: -1) { ids.swapAt(i, Int(rng.next(below: UInt64(i + 1)))) }
+            let listed = Array(ids.prefix(n))
+            let perm = IdTable(listed: listed, vocabSize: vocab).idOfRank
+            let map = RankMap(listed: listed, vocabSize: vocab)
+            for r in 0..<vocab { XCTAssertEqual(map.id(ofRank: UInt32(r)), perm[r], "V \(vocab) n \(n) rank \(r)") }
+            XCTAssertNil(map.id(ofRank: UInt32(vocab)))
         }
     }
 }

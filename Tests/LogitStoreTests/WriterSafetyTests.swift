@@ -90,6 +90,12 @@ final class WriterSafetyTests: XCTestCase {
         XCTAssertThrowsError(try StoreWriter(directory: dir, options: o)) { XCTAssertTrue("\($0)".contains("tokenizer"), "\($0)") }
         o = options(); o.recordTargetLogprobs = false
         XCTAssertThrowsError(try StoreWriter(directory: dir, options: o))
+        // The rest of the store descriptor (§3.3): teacher name, a weights hash present on one side only.
+        o = options(); o.teacher.name = "another"
+        XCTAssertThrowsError(try StoreWriter(directory: dir, options: o)) { XCTAssertTrue("\($0)".contains("teacher_name"), "\($0)") }
+        o = options(); o.teacher.weightsHash = nil
+        XCTAssertThrowsError(try StoreWriter(directory: dir, options: o)) { XCTAssertTrue("\($0)".contains("weights_hash"), "\($0)") }
+        XCTAssertNoThrow(try StoreWriter(directory: dir, options: options()).finish())
     }
 
     func testBadInputRejectedAndNothingCommitted() throws {

@@ -194,7 +194,7 @@ final class InterchangeTests: XCTestCase {
         let src = try variant("fine", { _ in })
         assertRefused(src, ImportSettings(vocabSize: 1000, topK: 3), contains: "more than top-k 3")
         assertRefused(src, ImportSettings(vocabSize: nil, topK: 8), contains: "--vocab is required")
-        assertRefused(src, ImportSettings(vocabSize: 1000, topP: 1.5, topK: 8), contains: "top-p")
+        assertRefused(src, ImportSettings(vocabSize: 1000, topP: 1.5, topK: 8), contains: "top_p")
         var wrongTokens = src
         try NPYWriter.write(good.tokens.map(Int64.init), to: tmp.file("tokens64.npy"))
         wrongTokens.tokens = tmp.file("tokens64.npy")

@@ -23,7 +23,8 @@ final class LossGradientTests: XCTestCase {
     }
 
     /// Independent reference: total = lmW·CE + kdW·w·L_kd, everything in Double.
-    func reference(z: [Double], next: Int?, t: Case, kind: KDLossKind, mode: TemperatureMode, lmW: Double, kdW: Double) -> Double {
+    func reference(z: [Double], next: Int?, t: Case, kind: KDLossKind, mode: TemperatureMode,
+                   convention: TemperatureConvention = .teacherOnly, tauSquared: Bool = false, lmW: Double, kdW: Double) -> Double {
         let v = z.count
         func softmax(_ x: [Double]) -> [Double] { let m = x.max()!; let e = x.map { exp($0 - m) }; let s = e.reduce(0, +); return e.map { $0 / s } }
         var ce = 0.0
@@ -34,7 +35,7 @@ final class LossGradientTests: XCTestCase {
         func std(_ a: [Double]) -> Double { let m = a.reduce(0, +) / Double(a.count); return (a.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(a.count)).squareRoot() }
         var tauT = 1.0, tauS = 1.0, w = 1.0
         switch mode {
-        case .fixed(let x): tauT = x; tauS = x
+        case .fixed(let x): tauT = x; tauS = convention == .both ? x : 1
         case .wttm(let x): tauT = x; w = p.map { pow($0, 1 / x) }.reduce(0, +)
         case .adaKDEntropy(let lo, let hi, let hm):
             let h = -p.map { $0 * log($0) }.reduce(0, +); tauT = hi - (hi - lo) * min(h / hm, 1); tauS = tauT
@@ -60,16 +61,25 @@ final class LossGradientTests: XCTestCase {
             for c in 0..<pi.count { value += pi[c] * (log(pi[c]) - log(q[c])) }
         }
         _ = (v, k)
+        if tauSquared { w *= tauT * tauT }
         return lmW * ce + kdW * w * value
     }
 
-    func check(kind: KDLossKind, mode: TemperatureMode, bucket: Bool, next: Int?, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+    /// How far one position's value and gradient are from the reference, in units of the tolerance
+    /// (≤ 1 passes): value within 2e-5·max(1, |ref|), each d/dz_j within 2e-5 + 2e-3·|fd|.
+    struct Mismatch { var value: Double; var gradient: Double; var worstIndex: Int }
+
+    /// Runs `loss` on one random position and compares it with the reference of `mode`/`convention`/`tauSquared`.
+    /// `corrupt` may alter the analytic gradient first (to prove the comparison catches a wrong gradient).
+    func measure(kind: KDLossKind, mode: TemperatureMode, convention: TemperatureConvention = .teacherOnly, tauSquared: Bool = false,
+                 bucket: Bool, next: Int?, seed: UInt64, lossUnderTest: DistillationLoss? = nil,
+                 corrupt: (inout [Float]) -> Void = { _ in }) -> Mismatch {
         let vocab = 37
         var rng = LCG(s: seed)
         let t = makeTarget(vocab: vocab, kept: 6, bucket: bucket, rng: &rng)
         let z = (0..<vocab).map { _ in 3 * (rng.next() - 0.5) }
         let lmW = 0.3, kdW = 0.7
-        let loss = DistillationLoss(kind: kind, temperature: mode)
+        let loss = lossUnderTest ?? DistillationLoss(kind: kind, temperature: mode, convention: convention, tauSquared: tauSquared)
         let ws = LossWorkspace(vocab: vocab)
         var row = z.map(Float.init)
         let out = t.ids.withUnsafeBufferPointer { ids in
@@ -80,36 +90,82 @@ final class LossGradientTests: XCTestCase {
                 }
             }
         }
-        // Value: lmW·CE + kdW·kd must equal the reference total.
-        let refTotal = reference(z: z, next: next, t: t, kind: kind, mode: mode, lmW: lmW, kdW: kdW)
+        corrupt(&row)
+        func ref(_ z: [Double]) -> Double {
+            reference(z: z, next: next, t: t, kind: kind, mode: mode, convention: convention, tauSquared: tauSquared, lmW: lmW, kdW: kdW)
+        }
+        let refTotal = ref(z)
         let got = lmW * Double(next == nil ? 0 : out.crossEntropy) + kdW * Double(out.kd)
-        XCTAssertEqual(got, refTotal, accuracy: 2e-5 * max(1, abs(refTotal)), "value \(kind) \(mode.label) bucket=\(bucket)", file: file, line: line)
-        // Gradient: central differences of the Double reference.
+        var m = Mismatch(value: abs(got - refTotal) / (2e-5 * max(1, abs(refTotal))), gradient: 0, worstIndex: -1)
         let h = 1e-4
-        var worst = 0.0
         for j in 0..<vocab {
             var zp = z, zm = z
             zp[j] += h; zm[j] -= h
-            let fd = (reference(z: zp, next: next, t: t, kind: kind, mode: mode, lmW: lmW, kdW: kdW)
-                      - reference(z: zm, next: next, t: t, kind: kind, mode: mode, lmW: lmW, kdW: kdW)) / (2 * h)
-            worst = max(worst, abs(fd - Double(row[j])) / (1e-3 + abs(fd)))
-            XCTAssertEqual(Double(row[j]), fd, accuracy: 2e-5 + 2e-3 * abs(fd), "d/dz[\(j)] \(kind) \(mode.label) bucket=\(bucket)", file: file, line: line)
+            let fd = (ref(zp) - ref(zm)) / (2 * h)
+            let e = abs(Double(row[j]) - fd) / (2e-5 + 2e-3 * abs(fd))
+            if e > m.gradient { m.gradient = e; m.worstIndex = j }
         }
-        XCTAssertLessThan(worst, 0.05, file: file, line: line)
+        return m
+    }
+
+    func check(kind: KDLossKind, mode: TemperatureMode, convention: TemperatureConvention = .teacherOnly, tauSquared: Bool = false,
+               bucket: Bool, next: Int?, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+        let m = measure(kind: kind, mode: mode, convention: convention, tauSquared: tauSquared, bucket: bucket, next: next, seed: seed)
+        let what = "\(kind) \(mode.label) on-\(convention.rawValue)\(tauSquared ? " tau^2" : "") bucket=\(bucket)"
+        XCTAssertLessThanOrEqual(m.value, 1, "value \(what)", file: file, line: line)
+        XCTAssertLessThanOrEqual(m.gradient, 1, "d/dz[\(m.worstIndex)] \(what)", file: file, line: line)
     }
 
     let modes: [TemperatureMode] = [.fixed(1), .fixed(2), .fixed(0.7), .wttm(2), .paperAdaKDEntropy,
                                     .adaKDStd(min: 0.1, max: 2, sigmaMax: 5), .normKD(tNorm: 1.5)]
 
-    func testEveryLossAndTemperatureRenormalised() {
-        for (i, kind) in KDLossKind.allCases.enumerated() {
-            for (j, mode) in modes.enumerated() { check(kind: kind, mode: mode, bucket: false, next: 5, seed: UInt64(100 * i + j + 1)) }
+    /// Every loss × temperature mode × convention × τ² × bucket on/off.
+    func testEveryLossModeConventionTauSquaredAndBucket() {
+        var seed: UInt64 = 1
+        for kind in KDLossKind.allCases {
+            for mode in modes {
+                for convention in TemperatureConvention.allCases {
+                    for tauSquared in [false, true] {
+                        for bucket in [false, true] {
+                            check(kind: kind, mode: mode, convention: convention, tauSquared: tauSquared, bucket: bucket,
+                                  next: bucket ? 11 : 5, seed: seed)
+                            seed += 1
+                        }
+                    }
+                }
+            }
         }
     }
 
-    func testEveryLossAndTemperatureWithDroppedMassBucket() {
-        for (i, kind) in KDLossKind.allCases.enumerated() {
-            for (j, mode) in modes.enumerated() { check(kind: kind, mode: mode, bucket: true, next: 11, seed: UInt64(1000 + 100 * i + j)) }
+    /// The comparison is sharp enough to fail: a wrong convention, a missing τ², or one gradient entry off by
+    /// 1e-3 are each reported.
+    func testTheGradientCheckCatchesWrongGradients() {
+        for kind in KDLossKind.allCases {
+            for bucket in [false, true] {
+                let hinton = DistillationLoss(kind: kind, temperature: .fixed(2), convention: .both)
+                XCTAssertGreaterThan(measure(kind: kind, mode: .fixed(2), convention: .teacherOnly, bucket: bucket, next: 5, seed: 3,
+                                             lossUnderTest: hinton).gradient, 1, "\(kind): both vs teacher-only not detected")
+                let noSquare = DistillationLoss(kind: kind, temperature: .fixed(2), convention: .both, tauSquared: false)
+                XCTAssertGreaterThan(measure(kind: kind, mode: .fixed(2), convention: .both, tauSquared: true, bucket: bucket, next: 5, seed: 4,
+                                             lossUnderTest: noSquare).gradient, 1, "\(kind): missing τ² not detected")
+                XCTAssertGreaterThan(measure(kind: kind, mode: .fixed(2), bucket: bucket, next: 5, seed: 5,
+                                             corrupt: { $0[17] += 1e-3 }).gradient, 1, "\(kind): a perturbed entry not detected")
+                XCTAssertLessThanOrEqual(measure(kind: kind, mode: .fixed(2), bucket: bucket, next: 5, seed: 5).gradient, 1)
+            }
+        }
+    }
+
+    /// Under the teacher-only convention a fixed τ leaves the student side at temperature 1; under `both` it is τ.
+    func testStudentTemperaturePerConvention() {
+        let ids: [UInt32] = [1, 2], probs: [Float] = [0.7, 0.3]
+        for (conv, expect) in [(TemperatureConvention.teacherOnly, Float(1)), (.both, Float(2))] {
+            var row = [Float](repeating: 0.1, count: 8)
+            let out = ids.withUnsafeBufferPointer { i in probs.withUnsafeBufferPointer { p in row.withUnsafeMutableBufferPointer {
+                DistillationLoss(kind: .kld, temperature: .fixed(2), convention: conv).position(
+                    logits: $0, next: 3, target: SparseTarget(ids: i, probs: p, dropped: nil), lmWeight: 0.5, kdWeight: 0.5,
+                    gradient: true, workspace: LossWorkspace(vocab: 8))
+            } } }
+            XCTAssertEqual(out.studentTemperature, expect)
         }
     }
 

@@ -78,7 +78,24 @@ enum Vectors {
     static func generate(outDir: String) throws {
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         for spec in specs { try write(spec, outDir: outDir) }
-        print("wrote \(specs.count) vectors to \(outDir)")
+        // Hand-assembled stores (the originals of the must-reject vectors): plain bytes, and a hand-written zstd frame.
+        try HandStore().write(to: outDir + "/handmade")
+        try describe(store: outDir + "/handmade", name: "handmade", description: "assembled byte by byte from the Spec's tables: filter 0 and codec 0 in every stream, one block, two sequences",
+                     codec: "none", outDir: outDir, logits: nil)
+        var z = HandStore(); z.tokensZstd = .valid
+        try z.write(to: outDir + "/handmade-zstd")
+        try describe(store: outDir + "/handmade-zstd", name: "handmade-zstd", description: "as handmade, but the tokens stream is one hand-written Zstandard frame with a single raw block and Frame_Content_Size",
+                     codec: "zstd (tokens only)", outDir: outDir, logits: nil)
+        var u = HandStore(); u.unknownStream = (200, false)
+        try u.write(to: outDir + "/handmade-unknown-stream")
+        try describe(store: outDir + "/handmade-unknown-stream", name: "handmade-unknown-stream", description: "as handmade, plus an optional stream of unassigned type 200 (required flag clear, 3 raw bytes): readers MUST skip it and return the same data as handmade",
+                     codec: "none", outDir: outDir, logits: nil)
+        var t = HandStore(); t.idTable = [3, 9, 1]
+        try t.write(to: outDir + "/handmade-id-table")
+        try describe(store: outDir + "/handmade-id-table", name: "handmade-id-table", description: "as handmade, with an id table listing 3, 9, 1 (codec 0, filter 0, width 4) and the ids stream as ranks (filter 3, width 1): π = 3, 9, 1, 0, 2, 4, 5, 6, 7, 8",
+                     codec: "none", outDir: outDir, logits: nil)
+        try RejectVectors.generate(outDir: outDir)
+        print("wrote \(specs.count + 4) vectors to \(outDir)")
     }
 
     /// The manifest's `truncation` object as JSON values.
@@ -127,8 +144,17 @@ enum Vectors {
             }
         }
         try w.finish()
-        // Decode with the reader and write the JSON.
+        try describe(store: dir, name: spec.name, description: spec.description, codec: "\(spec.codec)", outDir: outDir,
+                     logits: spec.fromLogits ? logitsPerSequence : nil)
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir) where f.hasPrefix(".") {
+            try FileManager.default.removeItem(atPath: dir + "/" + f)  // lock files
+        }
+    }
+
+    /// Decodes the store at `store` with the reader and writes `<outDir>/<name>.json` (its exact content).
+    static func describe(store dir: String, name: String, description: String, codec: String, outDir: String, logits: [[Float]]?) throws {
         let r = try StoreReader(directory: dir)
+        let policy = r.manifest.truncation
         var sequences: [[String: Any]] = []
         for i in 0..<r.sequenceCount {
             let s = try r.sequence(i)
@@ -140,22 +166,19 @@ enum Vectors {
                 "probs": s.probs.map { Double(Float($0)) },
             ]
             if let t = s.targetLogprobs { o["target_logprobs_f32_bits"] = t.map { Int($0.bitPattern) } }
-            if spec.fromLogits { o["logits_f32_bits"] = logitsPerSequence[i].map { Int($0.bitPattern) } }
+            if let logits { o["logits_f32_bits"] = logits[i].map { Int($0.bitPattern) } }
             sequences.append(o)
         }
         let doc: [String: Any] = [
-            "name": spec.name, "description": spec.description, "vocab_size": vocab,
+            "name": name, "description": description, "vocab_size": r.vocabSize,
             "truncation": truncationJSON(policy),
             "descriptor": String(decoding: StoreDescriptor.bytes(of: r.manifest), as: UTF8.self),
             "descriptor_xxh3": Checksum.hex(r.manifest.descriptorHash),
-            "codec": "\(spec.codec)", "target_logprobs": spec.targets,
+            "codec": codec, "target_logprobs": r.hasTargetLogprobs,
             "shards": r.shardCount, "positions": r.positionCount, "entries": r.entryCount,
             "sequences": sequences,
         ]
         let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
-        try data.write(to: URL(fileURLWithPath: outDir + "/" + spec.name + ".json"))
-        for f in try FileManager.default.contentsOfDirectory(atPath: dir) where f.hasPrefix(".") {
-            try FileManager.default.removeItem(atPath: dir + "/" + f)  // lock files
-        }
+        try data.write(to: URL(fileURLWithPath: outDir + "/" + name + ".json"))
     }
 }

@@ -24,8 +24,8 @@ public enum StoreMerge {
                 if let a = acc.teacher.weightsHash, let b = m.teacher.weightsHash, a != b {
                     throw StoreError.incompatible("cannot merge \(input): teacher weights \(a) vs \(b)")
                 }
-                guard StoreDescriptor.bytes(of: acc) == StoreDescriptor.bytes(of: m) else {
-                    throw StoreError.incompatible("cannot merge \(input): its store descriptor differs (teacher \(elided(m.teacher.name)) vs \(elided(acc.teacher.name)), or a teacher hash is present in one store only)")
+                if let line = StoreDescriptor.firstDifference(acc, m) {
+                    throw StoreError.incompatible("cannot merge \(elided(input)): its store descriptor differs in \(line) (Spec §3.3)")
                 }
             } else {
                 merged = m

@@ -87,21 +87,12 @@ final class BlockEncoder {
         try add(.probs, c.probs, plan.probs, width: 2)
         if let t = c.targets { try add(.targetLogprobs, t, plan.targets, width: 4) }
 
-        out.put(UInt16(descriptors.count))
-        out.put(UInt16(0))
-        out.put(UInt32(c.positionCount))
-        out.put(UInt32(c.entryCount))
-        out.put(UInt32(0))
+        BlockHeader(streamCount: UInt16(descriptors.count), positionCount: UInt32(c.positionCount), entryCount: UInt32(c.entryCount))
+            .serialize(into: &out)
         var rawTotal = 0
         for (type, codecID, filter, w, stored, rawBytes) in descriptors {
-            out.put(type.rawValue)
-            out.append(type.required ? ShardLayout.requiredFlag : 0)
-            out.append(codecID)
-            out.append(filter.rawValue)
-            out.append(UInt8(w))
-            out.put(UInt16(0))
-            out.put(UInt32(stored))
-            out.put(UInt32(rawBytes))
+            StreamDescriptor(type: type.rawValue, required: type.required, codec: codecID, filter: filter.rawValue, width: UInt8(w),
+                             storedBytes: UInt32(stored), rawBytes: UInt32(rawBytes)).serialize(into: &out)
             rawTotal += rawBytes
         }
         out.append(contentsOf: payloads)
@@ -127,25 +118,25 @@ final class DecodedBlock {
 /// Parses a block's stream table (no decompression). `bytes` is the whole block.
 func parseStreamTable(_ bytes: UnsafeRawBufferPointer, file: String, block: Int,
                       positions: Int, entries: Int) throws -> [StreamInfo] {
-    var c = ByteCursor(bytes.baseAddress!, count: bytes.count)
     func bad(_ s: String) -> StoreError { .corrupt(file: file, block: block, detail: s) }
-    guard let n = c.read(UInt16.self), let r0 = c.read(UInt16.self), let np = c.read(UInt32.self),
-          let ne = c.read(UInt32.self), let r1 = c.read(UInt32.self) else { throw bad("block header truncated") }
-    guard r0 == 0, r1 == 0 else { throw bad("reserved block header bits are not zero") }
-    guard Int(np) == positions, Int(ne) == entries else {
-        throw bad("block header says \(np) positions / \(ne) entries, index says \(positions) / \(entries)")
+    var c = ByteReader(bytes)
+    let header: BlockHeader
+    do { header = try BlockHeader(parsing: &c) } catch { throw bad(error.description) }
+    guard Int(header.positionCount) == positions, Int(header.entryCount) == entries else {
+        throw bad("block header says \(header.positionCount) positions / \(header.entryCount) entries, index says \(positions) / \(entries)")
     }
+    let n = Int(header.streamCount)
     var infos: [StreamInfo] = []
-    var payload = ShardLayout.blockHeaderSize + Int(n) * ShardLayout.streamDescriptorSize
+    var payload = BlockHeader.size + n * StreamDescriptor.size
     guard payload <= bytes.count else { throw bad("stream table runs past the block end") }
-    for _ in 0..<Int(n) {
-        let type = c.read(UInt16.self)!, flags = c.read(UInt8.self)!, codec = c.read(UInt8.self)!
-        let filter = c.read(UInt8.self)!, width = c.read(UInt8.self)!, r2 = c.read(UInt16.self)!
-        let stored = Int(c.read(UInt32.self)!), raw = Int(c.read(UInt32.self)!)
-        guard flags & ~ShardLayout.requiredFlag == 0, r2 == 0 else { throw bad("reserved bits set in the descriptor of stream \(type)") }
-        guard stored <= bytes.count - payload else { throw bad("stream \(type) payload (\(stored) bytes) runs past the block end") }
-        infos.append(StreamInfo(type: type, required: flags & 1 != 0, codec: codec, filter: filter, width: Int(width),
-                                storedBytes: stored, rawBytes: raw, payloadOffset: payload))
+    infos.reserveCapacity(n)
+    for _ in 0..<n {
+        let d: StreamDescriptor
+        do { d = try StreamDescriptor(parsing: &c) } catch { throw bad(error.description) }
+        let stored = Int(d.storedBytes)
+        guard stored <= bytes.count - payload else { throw bad("stream \(d.type) payload (\(stored) bytes) runs past the block end") }
+        infos.append(StreamInfo(type: d.type, required: d.required, codec: d.codec, filter: d.filter, width: Int(d.width),
+                                storedBytes: stored, rawBytes: Int(d.rawBytes), payloadOffset: payload))
         payload += stored
     }
     guard payload == bytes.count else { throw bad("block has \(bytes.count - payload) bytes after its last stream") }
@@ -170,7 +161,7 @@ final class BlockDecoder {
     /// block has a target-log-prob stream.
     @discardableResult
     func decode(_ bytes: UnsafeRawBufferPointer, file: String, block: Int, positions: Int, entries: Int, rawBytes: Int,
-                maxCount: Int, vocabSize: Int, idTable: () throws -> [UInt32]?, into out: DecodedBlock, appending: Bool = false) throws -> Bool {
+                maxCount: Int, vocabSize: Int, idTable: () throws -> RankMap?, into out: DecodedBlock, appending: Bool = false) throws -> Bool {
         func bad(_ s: String) -> StoreError { .corrupt(file: file, block: block, detail: s) }
         let infos = try parseStreamTable(bytes, file: file, block: block, positions: positions, entries: entries)
         var previousType = 0
@@ -240,7 +231,7 @@ final class BlockDecoder {
                 if filter == .rankShuffle {
                     guard let perm = try idTable() else { throw bad("ids use the rank filter but the shard has no id table") }
                     let bad = out.ids.withUnsafeMutableBufferPointer { b -> Bool in
-                        !perm.withUnsafeBufferPointer { Filters.decodeRanks(r, count: n, width: info.width, table: $0, into: b.baseAddress! + eBase) }
+                        !Filters.decodeRanks(r, count: n, width: info.width, table: perm, into: b.baseAddress! + eBase)
                     }
                     if bad { throw StoreError.corrupt(file: file, block: block, detail: "id rank outside the id table") }
                     continue

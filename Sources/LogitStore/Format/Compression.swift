@@ -1,7 +1,7 @@
 import CZstd
 import CLZ4
 
-/// Codec identifiers as stored in a stream descriptor (Spec/FORMAT.md §"Codecs").
+/// Codec identifiers as stored in a stream descriptor (Spec/FORMAT.md §4.4.2, registry §11).
 enum CodecID: UInt8 {
     case none = 0
     case lz4 = 1

@@ -1,4 +1,4 @@
-/// Reversible filters applied to a stream before its codec (Spec/FORMAT.md §"Filters").
+/// Reversible filters applied to a stream before its codec (Spec/FORMAT.md §4.4.1).
 ///
 /// A stream is a sequence of unsigned integers of a logical width (u32 for tokens, counts, ids and
 /// target log-prob bits; u16 for float16 probability bits). It is stored at a physical width W ∈ {1, 2, 4}
@@ -10,7 +10,7 @@ public enum FilterID: UInt8, Sendable, CaseIterable {
     case shuffle = 1
     /// d_i = v_{i-1} − v_i modulo 2^(8W) with v_{-1} = 0 (small for descending runs), then byte-shuffle.
     case deltaShuffle = 2
-    /// Ids only: the id's rank under the shard's id table (π⁻¹(id), §4.7), then byte-shuffle.
+    /// Ids only: the id's rank under the shard's id table (π⁻¹(id), §4.6), then byte-shuffle.
     case rankShuffle = 3
 }
 
@@ -123,25 +123,33 @@ enum Filters {
     /// Decodes `n` rank-shuffled ids of physical width `w` from `src` into `dst`, mapping each rank r to
     /// `table[r]`. Works in L1-sized tiles (unshuffle, check the tile's largest rank, map) so each tile is read back
     /// from L1. Returns false when a rank is not below `table.count` (`dst` is then partly written).
-    static func decodeRanks(_ src: UnsafePointer<UInt8>, count n: Int, width w: Int, table: UnsafeBufferPointer<UInt32>,
+    static func decodeRanks(_ src: UnsafePointer<UInt8>, count n: Int, width w: Int, table: RankMap,
                             into dst: UnsafeMutablePointer<UInt32>) -> Bool {
-        let size = table.count
-        var t = 0
-        while t < n {
-            let e = Swift.min(n, t + 4096)
-            switch w {
-            case 1: for i in t..<e { dst[i] = UInt32(src[i]) }
-            case 2: for i in t..<e { dst[i] = UInt32(src[i]) | UInt32(src[n + i]) << 8 }
-            default:
-                for i in t..<e { dst[i] = UInt32(src[i]) | UInt32(src[n + i]) << 8 | UInt32(src[2 * n + i]) << 16 | UInt32(src[3 * n + i]) << 24 }
+        let listedCount = table.listed.count
+        return table.listed.withUnsafeBufferPointer { listed -> Bool in
+            var t = 0
+            while t < n {
+                let e = Swift.min(n, t + 4096)
+                switch w {
+                case 1: for i in t..<e { dst[i] = UInt32(src[i]) }
+                case 2: for i in t..<e { dst[i] = UInt32(src[i]) | UInt32(src[n + i]) << 8 }
+                default:
+                    for i in t..<e { dst[i] = UInt32(src[i]) | UInt32(src[n + i]) << 8 | UInt32(src[2 * n + i]) << 16 | UInt32(src[3 * n + i]) << 24 }
+                }
+                var top: UInt32 = 0
+                for i in t..<e { top = Swift.max(top, dst[i]) }
+                if Int(top) < listedCount {
+                    for i in t..<e { dst[i] = listed[Int(dst[i])] }  // the common case: every rank is a listed one
+                } else {
+                    for i in t..<e {
+                        guard let id = table.id(ofRank: dst[i]) else { return false }
+                        dst[i] = id
+                    }
+                }
+                t = e
             }
-            var top: UInt32 = 0
-            for i in t..<e { top = Swift.max(top, dst[i]) }
-            guard Int(top) < size else { return false }
-            for i in t..<e { dst[i] = table[Int(dst[i])] }
-            t = e
+            return true
         }
-        return true
     }
 
     /// The smallest width in {1, 2, 4} that holds `maxValue`.

@@ -1,7 +1,7 @@
 import Foundation
 
-/// The store's manifest, `manifest.json` (Spec/FORMAT.md §"Manifest"). Written last and atomically.
-public struct Manifest: Codable, Equatable, Sendable {
+/// The store's manifest, `manifest.json` (Spec/FORMAT.md §3). Written last and atomically.
+public struct Manifest: Encodable, Equatable, Sendable {
     /// Always "logitstore".
     public var format: String = "logitstore"
     /// The manifest format version; this implementation reads and writes 2 only.
@@ -16,7 +16,7 @@ public struct Manifest: Codable, Equatable, Sendable {
     /// Shards in global order; positions and sequences are numbered across them in this order.
     public var shards: [ShardEntry]
 
-    public struct ShardEntry: Codable, Equatable, Sendable {
+    public struct ShardEntry: Encodable, Equatable, Sendable {
         /// Path of the shard relative to the store directory (a merged store may point into other stores with `../`).
         public var file: String
         public var writerID: String

@@ -1,26 +1,29 @@
 /// Fixed numbers of the shard format, version 2 (Spec/FORMAT.md is the normative text).
 public enum ShardLayout {
     /// First 8 bytes of every shard: 0x89 'L' 'G' 'S' CR LF 0x1A LF.
-    public static let headerMagic: [UInt8] = [0x89, 0x4C, 0x47, 0x53, 0x0D, 0x0A, 0x1A, 0x0A]
+    public static let headerMagic: [UInt8] = ShardHeader.magic
     /// Last 8 bytes of every shard: ASCII "LGSINDEX".
-    public static let trailerMagic: [UInt8] = Array("LGSINDEX".utf8)
+    public static let trailerMagic: [UInt8] = ShardTrailer.magic
     public static let versionMajor: UInt16 = 2
     public static let versionMinor: UInt16 = 0
-    public static let headerSize = 32
-    public static let trailerSize = 32
-    public static let indexHeaderSize = 64
-    public static let idTableHeaderSize = 16
-    public static let blockEntrySize = 48
-    public static let sequenceEntrySize = 16
-    public static let blockHeaderSize = 16
-    public static let streamDescriptorSize = 16
+    public static let headerSize = ShardHeader.size
+    public static let trailerSize = ShardTrailer.size
+    public static let indexHeaderSize = IndexHeader.size
+    public static let idTableHeaderSize = IdTableHeader.size
+    public static let blockEntrySize = BlockEntry.size
+    public static let sequenceEntrySize = SequenceEntry.size
+    public static let blockHeaderSize = BlockHeader.size
+    public static let streamDescriptorSize = StreamDescriptor.size
     /// Stream descriptor flag bit 0: a reader that does not know the stream type must reject the block.
     public static let requiredFlag: UInt8 = 1
+    /// The largest raw size of a block (Σ of its streams' raw sizes) and of an id table: 2^27 bytes (Spec §4.3.1).
+    /// Readers refuse larger ones before allocating, so a hostile index cannot make them allocate more.
+    public static let maximumRawBytes = 1 << 27
     /// Shard file name extension.
     public static let fileExtension = "lgs"
 }
 
-/// Stream type ids (Spec/FORMAT.md §"Stream types").
+/// Stream type ids (Spec/FORMAT.md §4.5, registry §11).
 public enum StreamType: UInt16, Sendable, CaseIterable, CustomStringConvertible {
     /// Input token id per position (u32).
     case tokens = 1
@@ -49,36 +52,3 @@ public enum StreamType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     var required: Bool { self != .targetLogprobs }
 }
 
-/// Little-endian append helpers.
-extension Array where Element == UInt8 {
-    @inline(__always) mutating func put<T: FixedWidthInteger>(_ v: T) {
-        var le = v.littleEndian
-        Swift.withUnsafeBytes(of: &le) { append(contentsOf: $0) }
-    }
-}
-
-/// A bounds-checked little-endian cursor over a byte range (mmap'd or in memory).
-struct ByteCursor {
-    let base: UnsafeRawPointer
-    let count: Int
-    var offset: Int = 0
-
-    init(_ base: UnsafeRawPointer, count: Int, offset: Int = 0) { self.base = base; self.count = count; self.offset = offset }
-
-    var remaining: Int { count - offset }
-
-    mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
-        let size = MemoryLayout<T>.size
-        guard offset >= 0, size <= count - offset else { return nil }
-        let v = T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
-        offset += size
-        return v
-    }
-
-    mutating func bytes(_ n: Int) -> [UInt8]? {
-        guard n >= 0, n <= count - offset else { return nil }
-        let out = Array(UnsafeRawBufferPointer(start: base + offset, count: n))
-        offset += n
-        return out
-    }
-}

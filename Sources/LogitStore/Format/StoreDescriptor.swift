@@ -31,6 +31,14 @@ public enum StoreDescriptor {
     /// XXH3-64 (seed 0) of `bytes(of:)`: the value of shard header offset 24.
     public static func hash(of manifest: Manifest) -> UInt64 { Checksum.xxh3(bytes(of: manifest)) }
 
+    /// The key of the first descriptor line where `a` and `b` differ (e.g. "teacher_name"), or nil when equal.
+    public static func firstDifference(_ a: Manifest, _ b: Manifest) -> String? {
+        let x = String(decoding: bytes(of: a), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let y = String(decoding: bytes(of: b), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        for (l, r) in zip(x, y) where l != r { return String(l.prefix { $0 != "=" }) }
+        return x.count == y.count ? nil : "descriptor"
+    }
+
     /// `<byte length>:<bytes>`, or `-` when absent.
     static func absentOrCounted(_ s: String?) -> String {
         guard let s else { return "-" }

@@ -6,7 +6,7 @@ public struct ShardLayoutInfo: Sendable {
     public var bytes: Int
     /// The fixed header (32 bytes).
     public var headerBytes: Int
-    /// Footer index plus trailer, plus the id table section (§4.7) when present.
+    /// Footer index plus trailer, plus the id table section (§4.6) when present.
     public var indexBytes: Int
     public var blocks: [BlockEntry]
     public var sequenceLengths: [Int]

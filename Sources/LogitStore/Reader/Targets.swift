@@ -33,7 +33,7 @@ public struct SparseTargets: Sendable, Equatable {
 
 extension SequenceRecord {
     /// Re-truncates to p' and k', applies temperature τ over the kept set, then renormalises or adds the
-    /// dropped-mass bucket (Spec/FORMAT.md §"Read-time targets" defines the arithmetic).
+    /// dropped-mass bucket (Spec/FORMAT.md §7.2 defines the arithmetic).
     ///
     /// With the bucket, τ reshapes the kept entries only: q_i = K · p_i^(1/τ) / Σ_kept p_j^(1/τ), bucket = 1 − K,
     /// where K = Σ_kept p_i (clamped to [0, 1]). With τ = 1 that is q_i = p_i.

@@ -46,6 +46,9 @@ extension StoreReader {
                 report.blocks += 1
                 do {
                     try decode(shard: s, block: b, into: scratch, forceVerify: true)
+                    if let t = scratch.targets, let j = t.firstIndex(where: { $0 > 0 }) {
+                        throw StoreError.corrupt(file: sh.name, block: b, detail: "position \(j) of the block: target log-prob \(t[j]) is positive")
+                    }
                     for j in 0..<scratch.positionCount {
                         let range = scratch.offsets[j]..<scratch.offsets[j + 1]
                         if let why = rules.violation(ids: scratch.ids[range], probs: scratch.probs[range]) {

@@ -5,21 +5,34 @@ import Foundation
 /// Sizes come from the shard layouts (no decompression); the entries-per-position histogram, the mean
 /// kept mass and the teacher perplexity come from one sequential decode of every position.
 public struct StoreStatistics: Codable, Equatable, Sendable {
+    /// Positions (tokens) in the store.
     public var positions: Int
+    /// Sequences in the store.
     public var sequences: Int
+    /// Kept entries (id, probability) over all positions; distinct drawn ids for a sampled store.
     public var entries: Int
+    /// Shard files listed in the manifest.
     public var shards: Int
+    /// Blocks over all shards.
     public var blocks: Int
     /// Bytes on disk: the sum of the shard files (the manifest is not counted).
     public var bytes: Int
+    /// `bytes` / `positions`.
     public var bytesPerPosition: Double
+    /// `bytes` / `entries`.
     public var bytesPerEntry: Double
+    /// `entries` / `positions`.
     public var entriesPerPosition: Double
 
+    /// The teacher's vocabulary size.
     public var vocabSize: Int
+    /// The policy's top-p (1 for a sampled store).
     public var topP: Double
+    /// The policy's top-k (N for a sampled store).
     public var topK: Int
+    /// The teacher temperature τ the entries were made at.
     public var temperature: Double
+    /// The teacher's name from the manifest.
     public var teacher: String
 
     /// Where the bytes go: one share per stream, then block headers, shard headers and the footer indexes.
@@ -41,15 +54,38 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
     /// Positions that entered the perplexity (finite target log-probs).
     public var perplexityPositions: Int
 
+    /// Which rule made the entries: "top-p-k" or "sample" (manifest `truncation.policy`).
+    public var policy: String = TargetPolicyKind.topPK.rawValue
+    /// The policy as people read it, e.g. "top-p 0.95, top-k 100" or "sample:64 (τs 1.0, seed 0)".
+    public var policyLabel: String = ""
+    /// Sampled stores: draws per position N.
+    public var samples: Int?
+    /// Sampled stores: the proposal temperature τs.
+    public var sampleTemperature: Double?
+    /// Sampled stores: the seed of the draws.
+    public var seed: UInt64?
+    /// Sampled stores: "counts" or "importance".
+    public var weights: String?
+    /// Bytes on disk per token (= per position: a store holds one distribution per input token).
+    public var bytesPerToken: Double = 0
+    /// Sampled stores: the mean number of distinct drawn ids per position (= entries per position); nil for top-p-k.
+    public var distinctIdsPerPosition: Double?
+    /// Sampled stores: `distinctIdsHistogram[n]` positions have exactly n distinct ids (the entry histogram); nil for top-p-k.
+    public var distinctIdsHistogram: [Int]?
+
     /// Bytes of one part of the store.
     public struct ByteShare: Codable, Equatable, Sendable {
         /// "tokens", "counts", "ids", "probs", "target_logprobs", "block headers", "shard headers", "index".
         public var part: String
+        /// Bytes on disk of this part.
         public var bytes: Int
         /// Raw bytes before compression (streams only; nil for headers and index).
         public var rawBytes: Int?
+        /// Share of the store's bytes.
         public var fraction: Double
+        /// Bytes of this part per position.
         public var bytesPerPosition: Double
+        /// Bytes of this part per entry.
         public var bytesPerEntry: Double
     }
 
@@ -62,6 +98,19 @@ public struct StoreStatistics: Codable, Equatable, Sendable {
         case entryHistogram = "entry_histogram", positionsAtCap = "positions_at_cap"
         case meanKeptMass = "mean_kept_mass", teacherPerplexity = "teacher_perplexity"
         case perplexityPositions = "perplexity_positions"
+        case policy, policyLabel = "policy_label", samples, sampleTemperature = "sample_temperature", seed, weights
+        case bytesPerToken = "bytes_per_token", distinctIdsPerPosition = "distinct_ids_per_position"
+        case distinctIdsHistogram = "distinct_ids_histogram"
+    }
+
+    /// Sets the policy fields from a store's policy, and the per-token and distinct-id figures from the others.
+    mutating func describe(_ t: TruncationPolicy) {
+        policy = t.kind.rawValue
+        policyLabel = t.label
+        samples = t.samples; sampleTemperature = t.sampleTemperature; seed = t.seed; weights = t.weights?.rawValue
+        bytesPerToken = bytesPerPosition
+        distinctIdsPerPosition = t.isSampled ? entriesPerPosition : nil
+        distinctIdsHistogram = t.isSampled ? entryHistogram : nil
     }
 
     /// Bytes a store of `tokens` positions would take at this store's bytes per position.
@@ -143,7 +192,7 @@ extension StoreReader {
         split.append(share("index", breakdown.indexBytes, raw: nil))
 
         let k = manifest.truncation.topK
-        return StoreStatistics(
+        var stats = StoreStatistics(
             positions: positions, sequences: sequenceCount, entries: entries, shards: shardCount, blocks: blocks,
             bytes: bytes, bytesPerPosition: perPos, bytesPerEntry: perEntry,
             entriesPerPosition: positions > 0 ? Double(entries) / Double(positions) : 0,
@@ -155,5 +204,7 @@ extension StoreReader {
             meanKeptMass: positions > 0 ? massSum / Double(positions) : 0,
             teacherPerplexity: hasTargetLogprobs && logprobCount > 0 ? Foundation.exp(-logprobSum / Double(logprobCount)) : nil,
             perplexityPositions: logprobCount)
+        stats.describe(manifest.truncation)
+        return stats
     }
 }

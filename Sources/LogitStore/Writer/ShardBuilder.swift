@@ -2,30 +2,6 @@
 import Glibc
 #endif
 
-/// One block's footer-index entry (Spec/FORMAT.md §"Block entry").
-public struct BlockEntry: Sendable, Equatable {
-    /// Offset of the block's first byte in the shard file.
-    public var offset: UInt64
-    /// Shard-local index of the block's first position.
-    public var firstPosition: UInt64
-    /// Shard-local index of the block's first kept entry.
-    public var firstEntry: UInt64
-    /// Bytes the block occupies in the file (header, stream table and payloads).
-    public var storedBytes: UInt32
-    /// Sum of the streams' raw (filtered, uncompressed) sizes.
-    public var rawBytes: UInt32
-    public var positionCount: UInt32
-    public var entryCount: UInt32
-    /// XXH3-64 (seed 0) of the block's stored bytes.
-    public var checksum: UInt64
-}
-
-/// One sequence's footer-index entry: shard-local first position and length.
-public struct SequenceEntry: Sendable, Equatable {
-    public var firstPosition: UInt64
-    public var length: UInt64
-}
-
 /// Writes one shard file: header, blocks, then the footer index and trailer.
 final class ShardBuilder {
     let tempPath: String
@@ -48,13 +24,7 @@ final class ShardBuilder {
         self.vocabSize = vocabSize
         fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw DurableFile.fail(tempPath, "create") }
-        var h: [UInt8] = ShardLayout.headerMagic
-        h.put(ShardLayout.versionMajor)
-        h.put(ShardLayout.versionMinor)
-        h.put(UInt32(0))
-        h.put(UInt64(vocabSize))
-        h.put(descriptorHash)
-        try emit(h)
+        try emit(ShardHeader(vocabSize: UInt64(vocabSize), descriptorHash: descriptorHash).bytes)
     }
 
     deinit { if fd >= 0 { close(fd) } }
@@ -105,7 +75,7 @@ final class ShardBuilder {
     private func writeBlock(_ c: BlockContent, encoder: BlockEncoder, codec: Codec, plan: EncodingPlan) throws {
         buffer.removeAll(keepingCapacity: true)
         let raw = try encoder.encode(c, codec: codec, plan: plan, rankOfId: rankOfId, into: &buffer)
-        guard buffer.count <= Int(UInt32.max), raw <= Int(UInt32.max) else {
+        guard buffer.count <= Int(UInt32.max), raw <= ShardLayout.maximumRawBytes else {
             throw StoreError.invalidInput("block too large (\(buffer.count) bytes); lower blockTargetBytes")
         }
         let sum = buffer.withUnsafeBytes { Checksum.xxh3($0) }
@@ -134,36 +104,21 @@ final class ShardBuilder {
             t.listed.withUnsafeBufferPointer { Filters.encode($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, count: t.listed.count, width: w, filter: .shuffle, into: &raw) }
             var payload: [UInt8] = []
             let used = try raw.withUnsafeBytes { try Compressor().compress($0, codec: codec, into: &payload) }
-            var section: [UInt8] = [used.rawValue, FilterID.shuffle.rawValue, UInt8(w), 0]
-            section.put(UInt32(t.listed.count)); section.put(UInt32(raw.count)); section.put(UInt32(payload.count))
+            var section = IdTableHeader(codec: used.rawValue, filter: FilterID.shuffle.rawValue, width: UInt8(w), count: UInt32(t.listed.count),
+                                        rawBytes: UInt32(raw.count), storedBytes: UInt32(payload.count)).bytes
             section += payload
             tableOffset = bytesWritten; tableLength = section.count
             tableSum = Checksum.xxh3(section)
             try emit(section)
         }
-        var idx: [UInt8] = []
-        idx.put(UInt64(blocks.count))
-        idx.put(UInt64(sequences.count))
-        idx.put(UInt64(positions))
-        idx.put(UInt64(entries))
-        idx.put(UInt64(tableOffset))
-        idx.put(UInt64(tableLength))
-        idx.put(tableSum)
-        idx.put(UInt64(0))
-        for b in blocks {
-            idx.put(b.offset); idx.put(b.firstPosition); idx.put(b.firstEntry)
-            idx.put(b.storedBytes); idx.put(b.rawBytes); idx.put(b.positionCount); idx.put(b.entryCount)
-            idx.put(b.checksum)
-        }
-        for s in sequences { idx.put(s.firstPosition); idx.put(s.length) }
-        let indexOffset = bytesWritten
-        var trailer: [UInt8] = []
-        trailer.put(UInt64(indexOffset))
-        trailer.put(UInt64(idx.count))
-        trailer.put(Checksum.xxh3(idx))
-        trailer.append(contentsOf: ShardLayout.trailerMagic)
+        var idx = IndexHeader(blockCount: UInt64(blocks.count), sequenceCount: UInt64(sequences.count), positionCount: UInt64(positions),
+                              entryCount: UInt64(entries), idTableOffset: UInt64(tableOffset), idTableLength: UInt64(tableLength),
+                              idTableChecksum: tableSum).bytes
+        for b in blocks { b.serialize(into: &idx) }
+        for s in sequences { s.serialize(into: &idx) }
+        let trailer = ShardTrailer(indexOffset: UInt64(bytesWritten), indexLength: UInt64(idx.count), indexChecksum: Checksum.xxh3(idx))
         try emit(idx)
-        try emit(trailer)
+        try emit(trailer.bytes)
         guard fsync(fd) == 0 else { throw DurableFile.fail(tempPath, "fsync") }
         guard close(fd) == 0 else { fd = -1; throw DurableFile.fail(tempPath, "close") }
         fd = -1

@@ -15,7 +15,9 @@ import Foundation
 /// error the open shard is discarded and the writer is closed; committed shards stay intact.
 /// Not thread-safe: use one writer per thread (with distinct writer ids) or serialise calls.
 public final class StoreWriter {
+    /// The store directory.
     public let directory: String
+    /// What this writer writes: vocabulary, policy, teacher, codec, writer id, sizes.
     public let options: WriterOptions
     /// The filters applied per stream (the format default unless changed before the first append).
     public var encodingPlan: EncodingPlan = .default
@@ -25,7 +27,7 @@ public final class StoreWriter {
     /// Sequences appended since the last commit (lost if the process dies before the next commit).
     public var pendingSequenceCount: Int { shard?.sequences.count ?? 0 }
 
-    private var truncator: Truncator?
+    private var builder: TargetBuilder?
     private var scratchRows = TruncatedRows()
     private var block = BlockContent()
     private let encoder = BlockEncoder()
@@ -102,6 +104,9 @@ public final class StoreWriter {
                 if let a = m.teacher.weightsHash, let b = options.teacher.weightsHash, a != b {
                     throw StoreError.incompatible("cannot write to \(directory): teacher weights \(a) vs \(b)")
                 }
+                if let line = StoreDescriptor.firstDifference(m, mine) {
+                    throw StoreError.incompatible("cannot write to \(elided(directory)): the store's \(line) differs from this writer's (Spec §3.3 store descriptor)")
+                }
                 return m
             }
             try mine.save(directory: directory)
@@ -124,29 +129,34 @@ public final class StoreWriter {
 
     // MARK: Appending
 
-    /// Appends one sequence from full Float32 logits rows (`tokens.count` rows of width `options.rowWidth`).
+    /// The ordinal of the next appended sequence among all sequences of this writer id in the store
+    /// (committed ones included): it keys a sampled policy's draws, so the stored bits do not depend on resume.
+    public var nextSequenceOrdinal: Int { committedSequenceCount + pendingSequenceCount }
+
+    /// Appends one sequence from full Float32 logits rows (`tokens.count` rows of width `options.rowWidth`),
+    /// truncated or sampled under `options.policy`.
     public func append(tokens: [UInt32], logits: UnsafeBufferPointer<Float>) throws {
         try prepareLogits(tokens: tokens, count: logits.count)
-        try truncator!.truncate(rows: logits, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
+        try builder!.build(rows: logits, sequenceOrdinal: nextSequenceOrdinal, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
         try appendValidated(tokens: tokens, rows: scratchRows, checkRows: false)
     }
 
     /// Appends one sequence from Float16 logits rows.
     public func append(tokens: [UInt32], logitsFloat16: UnsafeBufferPointer<Float16>) throws {
         try prepareLogits(tokens: tokens, count: logitsFloat16.count)
-        try truncator!.truncate(rows: logitsFloat16, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
+        try builder!.build(rows: logitsFloat16, sequenceOrdinal: nextSequenceOrdinal, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
         try appendValidated(tokens: tokens, rows: scratchRows, checkRows: false)
     }
 
     /// Appends one sequence from BFloat16 logits rows given as raw bit patterns.
     public func append(tokens: [UInt32], logitsBFloat16 bits: UnsafeBufferPointer<UInt16>) throws {
         try prepareLogits(tokens: tokens, count: bits.count)
-        try truncator!.truncate(bfloat16Rows: bits, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
+        try builder!.build(bfloat16Rows: bits, sequenceOrdinal: nextSequenceOrdinal, nextTokens: options.recordTargetLogprobs ? nextTokens : nil, into: &scratchRows)
         try appendValidated(tokens: tokens, rows: scratchRows, checkRows: false)
     }
 
-    /// Appends one sequence of already-truncated rows (validated: counts, ids, probabilities, order, k_max).
-    /// Without `targetLogprobs` in a store that records them, NaN (unknown) is stored.
+    /// Appends one sequence of already-truncated rows (validated: counts, ids, probabilities, order, k_max; under a
+    /// sample policy also Σ = 1, ties by lower id and, with counts weights, multiples of 1/N). Without `targetLogprobs` in a store that records them, NaN (unknown) is stored.
     public func append(tokens: [UInt32], truncated: TruncatedRows) throws {
         guard !closed else { throw StoreError.writerClosed }
         try appendValidated(tokens: tokens, rows: truncated, checkRows: true)
@@ -159,7 +169,7 @@ public final class StoreWriter {
         guard count == tokens.count * w else {
             throw StoreError.invalidInput("logits have \(count) values; \(tokens.count) tokens need \(tokens.count) rows × width \(w) = \(tokens.count * w)")
         }
-        if truncator == nil { truncator = try Truncator(vocabSize: options.vocabSize, rowWidth: w, policy: options.policy) }
+        if builder == nil { builder = try TargetBuilder(vocabSize: options.vocabSize, rowWidth: w, policy: options.policy, writerID: options.writerID) }
         scratchRows.removeAll()
         scratchRows.targetLogprobs = nil
         if options.recordTargetLogprobs {
@@ -204,6 +214,7 @@ public final class StoreWriter {
             }
             e += Int(c)
         }
+        if options.policy.isSampled { try SampledRowsCheck(policy: options.policy).check(rows) }
         if let t = rows.targetLogprobs {
             for (j, x) in t.enumerated() where !(x.isNaN || x <= 0) {
                 throw StoreError.invalidInput("target log-prob \(x) at position \(j) is positive")

@@ -23,8 +23,11 @@ import Glibc
 ///    turn is ordered exactly by (value descending, id ascending) and emitted, computing q in double precision,
 ///    until the mass reaches p or k entries are kept: only the emitted prefix is ever ordered.
 public final class Truncator {
+    /// The real vocabulary V: kept ids are < V.
     public let vocabSize: Int
+    /// Width of incoming rows (≥ vocabSize; padded columns are ignored).
     public let rowWidth: Int
+    /// The top-p, top-k and temperature applied.
     public let policy: TruncationPolicy
 
     private var scratch: UnsafeMutableBufferPointer<Float>
@@ -68,7 +71,7 @@ public final class Truncator {
     /// `out` is then left unchanged.
     public func truncate(rows: UnsafeBufferPointer<Float>, nextTokens: [UInt32?]? = nil, into out: inout TruncatedRows) throws {
         let n = try rowCount(rows.count, nextTokens)
-        let mark = Mark(out)
+        let mark = RowsMark(out)
         do {
             for r in 0..<n {
                 let row = UnsafeBufferPointer(rebasing: rows[(r * rowWidth)..<(r * rowWidth + vocabSize)])
@@ -91,7 +94,7 @@ public final class Truncator {
     private func truncateWidening<T>(_ rows: UnsafeBufferPointer<T>, nextTokens: [UInt32?]?, into out: inout TruncatedRows,
                                      widen: (UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Float>) -> Void) throws {
         let n = try rowCount(rows.count, nextTokens)
-        let mark = Mark(out)
+        let mark = RowsMark(out)
         do {
             for r in 0..<n {
                 let src = UnsafeBufferPointer(rebasing: rows[(r * rowWidth)..<(r * rowWidth + vocabSize)])
@@ -100,15 +103,6 @@ public final class Truncator {
                 try truncateRow(UnsafeBufferPointer(dst), row: r, next: nextTokens?[r], recordTarget: nextTokens != nil, into: &out)
             }
         } catch { mark.restore(&out); throw error }
-    }
-
-    private struct Mark {
-        let counts: Int, entries: Int, targets: Int?
-        init(_ o: TruncatedRows) { counts = o.counts.count; entries = o.ids.count; targets = o.targetLogprobs?.count }
-        func restore(_ o: inout TruncatedRows) {
-            o.counts.removeSubrange(counts...); o.ids.removeSubrange(entries...); o.probs.removeSubrange(entries...)
-            if let t = targets { o.targetLogprobs?.removeSubrange(t...) } else { o.targetLogprobs = nil }
-        }
     }
 
     private func rowCount(_ total: Int, _ next: [UInt32?]?) throws -> Int {

@@ -7,17 +7,19 @@ import NumPyFiles
 struct BenchWriteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "write",
-        abstract: "Time the writer on logits rows already in memory (softmax, top-p, top-k, encode, compress, commit).",
+        abstract: "Time the writer on logits rows already in memory (softmax, top-p/top-k or sampling, encode, compress, commit).",
         discussion: """
         The .npy file is loaded into memory before any timing. rows_per_second is the whole StoreWriter path (truncation, \
         target log-probs, encoding, compression and the durable commit) into a store on a memory file system \
-        (/dev/shm when present); truncate_rows_per_second times the truncation alone. Single-threaded; pin it to one core \
+        (/dev/shm when present); truncate_rows_per_second times the truncation (or sampling) alone. Single-threaded; pin it to one core \
         (taskset -c 0) for the one-core figure. Best of --repeat runs.
         """)
 
     @Option(help: "Logits rows, float32 or float16 [N, V].") var logits: String
     @Option(name: .customLong("top-p")) var topP: Double = 0.95
     @Option(name: .customLong("top-k")) var topK: Int = 100
+    @Option(help: "top-p-k:P:K or sample:N[:TS] (default: top-p-k from --top-p/--top-k).") var policy: String?
+    @Option(name: .customLong("sample-seed"), help: "Seed of a sampled policy's draws.") var sampleSeed: UInt64 = 0
     @Option(help: "Input tokens uint32 [N] (for the target log-probs; default: zeros).") var tokens: String?
     @Option(name: .customLong("seq-len"), help: "Rows per appended sequence.") var seqLen: Int = 2048
     @Option(name: .customLong("repeat"), help: "Timed runs; the best is reported.") var repeats: Int = 3
@@ -25,11 +27,11 @@ struct BenchWriteCommand: AsyncParsableCommand {
     @Option(help: "Directory for the temporary store (default /dev/shm, else the temp directory).") var dir: String?
 
     struct Result: Encodable {
-        let rows: Int, vocab: Int, topP: Double, topK: Int, codec: String, repeat_: Int
+        let rows: Int, vocab: Int, policy: String, topP: Double, topK: Int, codec: String, repeat_: Int
         let rowsPerSecond: Double, truncateRowsPerSecond: Double, secondsBest: Double, truncateSecondsBest: Double
         let meanEntries: Double, storeBytes: Int, storeDirectory: String
         enum CodingKeys: String, CodingKey {
-            case rows, vocab, codec
+            case rows, vocab, codec, policy
             case topP = "top_p", topK = "top_k", repeat_ = "repeat"
             case rowsPerSecond = "rows_per_second", truncateRowsPerSecond = "truncate_rows_per_second"
             case secondsBest = "seconds_best", truncateSecondsBest = "truncate_seconds_best"
@@ -52,14 +54,18 @@ struct BenchWriteCommand: AsyncParsableCommand {
             try t.requireVector(length: n)
             toks = try t.toArray(UInt32.self)
         }
-        let policy = TruncationPolicy(topP: topP, topK: topK)
+        let policy: TruncationPolicy
+        do {
+            policy = try self.policy.map { try PolicySpelling.parse($0, sampleSeed: sampleSeed) } ?? TruncationPolicy(topP: topP, topK: topK)
+            try policy.validate()
+        } catch StoreError.invalidInput(let why) { throw ValidationError("--policy: \(why)") }
         let seq = max(1, seqLen)
         let root = dir ?? (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory())
 
-        // Truncation alone.
-        let truncator = try Truncator(vocabSize: v, policy: policy)
+        // Truncation (or sampling) alone, as the writer runs it: sequence ordinals 0, 1, …
+        let builder = try TargetBuilder(vocabSize: v, policy: policy, writerID: "bench")
         var out = TruncatedRows()
-        out.counts.reserveCapacity(seq); out.ids.reserveCapacity(seq * topK); out.probs.reserveCapacity(seq * topK)
+        out.counts.reserveCapacity(seq); out.ids.reserveCapacity(seq * policy.topK); out.probs.reserveCapacity(seq * policy.topK)
         var truncBest = Double.infinity
         var entries = 0
         for _ in 0..<max(1, repeats) {
@@ -70,10 +76,11 @@ struct BenchWriteCommand: AsyncParsableCommand {
                 let m = min(seq, n - r)
                 out.removeAll()
                 let next: [UInt32?] = (0..<m).map { r + $0 + 1 < r + m ? toks[r + $0 + 1] : nil }
+                let ordinal = r / seq
                 if file.dtype.scalar == .float32 {
-                    try rows32.withUnsafeBufferPointer { try truncator.truncate(rows: UnsafeBufferPointer(rebasing: $0[(r * v)..<((r + m) * v)]), nextTokens: next, into: &out) }
+                    try rows32.withUnsafeBufferPointer { try builder.build(rows: UnsafeBufferPointer(rebasing: $0[(r * v)..<((r + m) * v)]), sequenceOrdinal: ordinal, nextTokens: next, into: &out) }
                 } else {
-                    try rows16.withUnsafeBufferPointer { try truncator.truncate(rows: UnsafeBufferPointer(rebasing: $0[(r * v)..<((r + m) * v)]), nextTokens: next, into: &out) }
+                    try rows16.withUnsafeBufferPointer { try builder.build(rows: UnsafeBufferPointer(rebasing: $0[(r * v)..<((r + m) * v)]), sequenceOrdinal: ordinal, nextTokens: next, into: &out) }
                 }
                 entries += out.ids.count
                 r += m
@@ -104,7 +111,7 @@ struct BenchWriteCommand: AsyncParsableCommand {
             best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             storeBytes = try Manifest.load(directory: path).byteCount
         }
-        try printJSON(Result(rows: n, vocab: v, topP: topP, topK: topK, codec: codec, repeat_: repeats,
+        try printJSON(Result(rows: n, vocab: v, policy: policy.label, topP: policy.topP, topK: policy.topK, codec: codec, repeat_: repeats,
                              rowsPerSecond: Double(n) / best, truncateRowsPerSecond: Double(n) / truncBest,
                              secondsBest: best, truncateSecondsBest: truncBest,
                              meanEntries: Double(entries) / Double(n), storeBytes: storeBytes, storeDirectory: root))

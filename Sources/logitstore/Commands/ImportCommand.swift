@@ -7,7 +7,7 @@ import StoreInterchange
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Import NumPy .npy files into a store: full logits rows (truncated here) or pre-truncated rows.",
+        abstract: "Import NumPy .npy files into a store: full logits rows (truncated or sampled here) or pre-truncated rows.",
         discussion: """
         Inputs: tokens uint32 [N]; sequence lengths int64 [S] summing to N; then either logits float32 or float16 [N, V] \
         (V may be a padded width; pass --vocab for the real vocabulary), or ids uint32 [E], probs float16 [E] \
@@ -21,6 +21,9 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "Full logits rows, float32 or float16 [N, V].") var logits: String?
     @Option(name: .customLong("top-p"), help: "Keep the smallest set reaching this mass (default 0.95).") var topP: Double?
     @Option(name: .customLong("top-k"), help: "Then at most this many entries (default 100).") var topK: Int?
+    @Option(help: "The store's policy: top-p-k:P:K, or sample:N[:TS] (N draws per position from softmax(logits) at proposal temperature TS; with pre-sampled input the rows are checked against it).")
+    var policy: String?
+    @Option(name: .customLong("sample-seed"), help: "Seed of a sampled policy's draws (0 ≤ S < 2^53).") var sampleSeed: UInt64 = 0
     @Option(help: "Kept ids, uint32 [E].") var ids: String?
     @Option(help: "Kept probabilities, float16 [E].") var probs: String?
     @Option(help: "Entries per position, uint8/uint16/uint32 [N].") var counts: String?
@@ -39,13 +42,23 @@ struct ImportCommand: AsyncParsableCommand {
         }
         if Codec(name: codec, level: level) == nil { throw ValidationError("--codec must be zstd, lz4 or none, not '\(codec)'") }
         if level != nil && codec.lowercased() != "zstd" { throw ValidationError("--level applies to --codec zstd only") }
+        if policy != nil && (topP != nil || topK != nil) { throw ValidationError("give either --policy or --top-p/--top-k, not both") }
+        _ = try parsedPolicy()
+    }
+
+    /// `--policy` read as design.md spells it (nil when absent).
+    func parsedPolicy() throws -> TruncationPolicy? {
+        guard let policy else { return nil }
+        do { return try PolicySpelling.parse(policy, sampleSeed: sampleSeed) } catch StoreError.invalidInput(let why) {
+            throw ValidationError("--policy: \(why)")
+        }
     }
 
     func run() async throws {
         let rows: ImportSource.Rows = logits.map { .logits($0) }
             ?? .truncated(ids: ids!, probs: probs!, counts: counts!, targetLogprobs: targetLogprobs)
         let source = ImportSource(tokens: tokens, sequenceLengths: sequenceLengths, rows: rows)
-        let settings = ImportSettings(vocabSize: vocab, topP: topP, topK: topK, codec: Codec(name: codec, level: level)!,
+        let settings = ImportSettings(vocabSize: vocab, topP: topP, topK: topK, policy: try parsedPolicy(), codec: Codec(name: codec, level: level)!,
                                       teacher: TeacherIdentity(name: teacherName))
         let importer = try StoreImporter(source: source, settings: settings)
         let bar = ProgressBar(label: "import", total: Double(importer.positionCount), unit: "pos")

@@ -6,12 +6,12 @@ import LogitStore
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Report positions, entries, bytes per position and per entry, the byte split, ratios, histogram, kept mass and teacher perplexity.")
+        abstract: "Report the policy, positions, entries, bytes per token and per entry, the byte split, ratios, the entries (distinct ids) histogram, kept mass and teacher perplexity.")
 
     @Argument(help: "The store directory.")
     var store: String
 
-    @Flag(help: "Print JSON (keys include positions, sequences, entries, bytes, bytes_per_entry, bytes_per_position).")
+    @Flag(help: "Print JSON (keys include policy, positions, sequences, entries, bytes, bytes_per_entry, bytes_per_token, distinct_ids_per_position).")
     var json = false
 
     @Option(help: "Project the size for this many tokens, e.g. 100B, 2.5T, 750M (suffixes K M B T).")
@@ -39,13 +39,17 @@ struct InspectCommand: AsyncParsableCommand {
     /// The human-readable report.
     static func render(store: String, stats s: StoreStatistics, projected: (tokens: Double, bytes: Double)?) -> String {
         var out: [String] = []
+        let sampled = s.distinctIdsPerPosition != nil
         let tau = s.temperature == 1 ? "" : ", τ \(s.temperature)"
+        let policy = s.policyLabel.isEmpty ? "top-p \(s.topP), top-k \(s.topK)\(tau)" : s.policyLabel
+        let weights = s.weights.map { w in w == "counts" ? ", weights count/N" : ", importance weights c·p/r" } ?? ""
         out.append(Fmt.table([
             ["store", store],
-            ["teacher", "\(s.teacher)   vocabulary \(Fmt.int(s.vocabSize))   truncation top-p \(s.topP), top-k \(s.topK)\(tau)"],
+            ["teacher", "\(s.teacher)   vocabulary \(Fmt.int(s.vocabSize))"],
+            ["policy", "\(policy)\(weights)"],
             ["contents", "\(Fmt.int(s.positions)) positions in \(Fmt.int(s.sequences)) sequences, \(Fmt.int(s.entries)) entries (\(Fmt.fixed(s.entriesPerPosition, 2)) per position)"],
             ["files", "\(Fmt.int(s.shards)) shard\(s.shards == 1 ? "" : "s"), \(Fmt.int(s.blocks)) blocks"],
-            ["on disk", "\(Fmt.bytes(Double(s.bytes))) (\(Fmt.int(s.bytes)) bytes)   \(Fmt.fixed(s.bytesPerPosition, 2)) B/position   \(Fmt.fixed(s.bytesPerEntry, 3)) B/entry"],
+            ["on disk", "\(Fmt.bytes(Double(s.bytes))) (\(Fmt.int(s.bytes)) bytes)   \(Fmt.fixed(s.bytesPerPosition, 2)) B/token (position)   \(Fmt.fixed(s.bytesPerEntry, 3)) B/entry"],
             ["ratio", "\(Fmt.times(s.ratioVsRaw)) smaller than raw ids+probs (6 B/entry)   \(Fmt.times(s.ratioVsFullFloat32)) smaller than full-vocabulary float32"],
         ], indent: 0, leftAligned: [0, 1]))
         out.append("")
@@ -59,7 +63,11 @@ struct InspectCommand: AsyncParsableCommand {
         out.append(Fmt.table(rows))
         out.append("")
         let atCap = s.positions > 0 ? Double(s.positionsAtCap) / Double(s.positions) : 0
-        out.append("entries per position (mean \(Fmt.fixed(s.entriesPerPosition, 1)); \(Fmt.percent(atCap)) of positions at the cap k=\(s.topK))")
+        if sampled {
+            out.append("distinct ids per position (mean \(Fmt.fixed(s.entriesPerPosition, 2)) of \(s.samples ?? s.topK) draws; \(Fmt.percent(atCap)) of positions with every draw distinct)")
+        } else {
+            out.append("entries per position (mean \(Fmt.fixed(s.entriesPerPosition, 1)); \(Fmt.percent(atCap)) of positions at the cap k=\(s.topK))")
+        }
         var hist: [[String]] = []
         let bins = s.histogramBins(10)
         let maxShare = bins.map { Double($0.positions) }.max() ?? 1
@@ -69,11 +77,13 @@ struct InspectCommand: AsyncParsableCommand {
             hist.append([label, Fmt.int(b.positions), Fmt.percent(f), Fmt.bar(maxShare > 0 ? Double(b.positions) / maxShare : 0, width: 30)])
         }
         if s.topK < s.entryHistogram.count, s.topK > 1 {
-            hist.append(["=\(s.topK) (cap)", Fmt.int(s.positionsAtCap), Fmt.percent(atCap), ""])
+            hist.append(["=\(s.topK) \(sampled ? "(all distinct)" : "(cap)")", Fmt.int(s.positionsAtCap), Fmt.percent(atCap), ""])
         }
         out.append(Fmt.table(hist, leftAligned: [0, 3]))
         out.append("")
-        var tail: [[String]] = [["mean kept mass", "\(Fmt.fixed(s.meanKeptMass, 4)) (Σp per position; dropped mass \(Fmt.fixed(1 - s.meanKeptMass, 4)))"]]
+        var tail: [[String]] = [sampled
+            ? ["mean Σp", "\(Fmt.fixed(s.meanKeptMass, 4)) (sampled weights sum to 1 per position)"]
+            : ["mean kept mass", "\(Fmt.fixed(s.meanKeptMass, 4)) (Σp per position; dropped mass \(Fmt.fixed(1 - s.meanKeptMass, 4)))"]]
         if let ppl = s.teacherPerplexity {
             tail.append(["teacher perplexity", "\(Fmt.fixed(ppl, 3)) over \(Fmt.int(s.perplexityPositions)) positions with a known next token"])
         } else {

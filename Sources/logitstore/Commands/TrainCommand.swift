@@ -8,7 +8,11 @@ struct TrainCommand: AsyncParsableCommand {
         commandName: "train",
         abstract: "Train a Llama-style student from a store: L = (1 − α)·L_lm + α·L_kd.",
         discussion: """
-        Presets: 'lm' (α = 0, the baseline) and 'pd-star' (PD*: top-0.95-50 targets, τ = 2, KLD, WSD-α with α_max 0.9, WSD learning rate).
+        Presets: 'lm' (α = 0, the baseline) and 'pd-star' (PD*: top-0.95-50 targets, τ = 2 on the teacher only (arXiv 2410.16215 Eq. 3–4), KLD, WSD-α with α_max 0.9, WSD learning rate).
+        A fixed --temperature τ divides the teacher's log-probabilities only (default, --kd-temperature-on teacher) or the student's logits
+        as well (--kd-temperature-on both, Hinton); --tau-squared multiplies L_kd by τ². NormKD, WTTM and AdaKD keep their published sides.
+        'rs-kd' (Sparse Logit Sampling): a sampled store (dump --policy sample:N), its targets as stored (no re-truncation, τ = 1), KLD,
+        pd-star's α and LR schedules. Re-truncation or τ ≠ 1 on a sampled store is refused.
         Options given explicitly override the preset. Writes RUN/log.jsonl (one line per step, plus eval lines), RUN/model.safetensors +
         config.json (Hugging Face LlamaForCausalLM), RUN/state.safetensors (resume), RUN/loss.svg.
         """)
@@ -16,9 +20,11 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "The store to train on.") var store: String
     @Option(help: "Student config JSON: layers, dim, heads, kv_heads, ffn_dim, tied_embeddings.") var config: String
     @Option(help: "Run directory (logs, checkpoints, plot).") var out: String
-    @Option(help: "lm or pd-star.") var preset: String?
+    @Option(help: "lm, pd-star or rs-kd.") var preset: String?
     @Option(name: .customLong("kd-loss"), help: "nll, kld, mse or reverse-kl.") var kdLoss: String?
     @Option(help: "τ: a number, normkd[:T], wttm[:τ], adakd-std[:τmin:τmax:σmax], adakd-entropy[:τmin:τmax:Hmax].") var temperature: String?
+    @Option(name: .customLong("kd-temperature-on"), help: "Which side a fixed τ divides: teacher (the paper's Eq. 3–4; default) or both (Hinton).") var kdTemperatureOn: String?
+    @Flag(name: .customLong("tau-squared"), help: "Multiply L_kd by τ² (the teacher's temperature at each position).") var tauSquared = false
     @Option(help: "α schedule: NUMBER, linear-up:MAX, linear-down:MAX, periodic[:VALUE:EVERY], wsd:MAX[:WARMUP:DECAY].") var alpha: String?
     @Option(name: .customLong("target-top-p"), help: "Re-truncate teacher targets to top-p' at read time.") var targetTopP: Double?
     @Option(name: .customLong("target-top-k"), help: "Re-truncate teacher targets to top-k' at read time.") var targetTopK: Int?
@@ -51,6 +57,11 @@ struct TrainCommand: AsyncParsableCommand {
             o.kdLoss = kind
         }
         if let t = temperature { o.temperature = try TemperatureMode(parsing: t) }
+        if let c = kdTemperatureOn {
+            guard let conv = TemperatureConvention(rawValue: c) else { throw ValidationError("--kd-temperature-on must be teacher or both") }
+            o.kdTemperatureOn = conv
+        }
+        if tauSquared { o.tauSquared = true }
         if let a = alpha { o.alpha = try AlphaSchedule(parsing: a) }
         if let p = targetTopP { o.targetTopP = p }
         if let k = targetTopK { o.targetTopK = k }
@@ -97,10 +108,11 @@ struct TrainCommand: AsyncParsableCommand {
                                       evalStorePath: evalStore ?? (o.holdoutSequences == 0 ? store : nil), resume: resume)
             let perStep = Double(o.batchSize * run.seqLen)
             printError("train: \(student.parameterCount(vocab: run.reader.vocabSize)) parameters, \(run.totalSteps) steps of \(Int(perStep)) positions, \(o.label)")
-            let bar = ProgressBar(label: "train", total: Double(run.totalSteps) * perStep, unit: "tok")
+            // Counts this process's tokens only: after --resume the rate and ETA exclude the killed run's steps.
+            let bar = ProgressBar(label: "train", total: Double(run.totalSteps - run.startStep) * perStep, unit: "tok")
             var lastEval = ""
             let final = try run.run(onStep: { r in
-                bar.update(done: Double(r.tokens), extra: String(format: "loss %.4f ce %.4f α %.2f lr %.2e", r.loss, r.lmCE, r.alpha, r.lr) + lastEval)
+                bar.update(done: Double(run.progress(after: r).done), extra: String(format: "loss %.4f ce %.4f α %.2f lr %.2e", r.loss, r.lmCE, r.alpha, r.lr) + lastEval)
             }, onEval: { e in
                 lastEval = String(format: " | eval ce %.4f", e.crossEntropy)
             })

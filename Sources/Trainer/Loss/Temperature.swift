@@ -5,9 +5,11 @@ import Foundation
 /// The store holds the teacher's kept probabilities p (re-normalised, optionally with one dropped-mass
 /// bucket), not its logits, so every "teacher logit" statistic below is taken over log p of the kept
 /// entries. A teacher temperature τ_t turns p into q ∝ p^(1/τ_t) (the bucket counts as one category);
-/// the student's logits z are divided by τ_s before its softmax.
+/// the student's logits z are divided by τ_s before its softmax. Only `.fixed` consults the
+/// `TemperatureConvention`; the adaptive modes set τ_s as their papers do (documented per case).
 public enum TemperatureMode: Codable, Equatable, Sendable {
-    /// τ_t = τ_s = τ (classic KD; τ = 1 leaves the targets as stored).
+    /// τ_t = τ; τ_s = 1 under the `teacherOnly` convention (the paper's Eq. 3–4, the default) or τ under `both`
+    /// (Hinton's KD). τ = 1 leaves the targets as stored.
     case fixed(Double)
     /// NormKD (Chi et al. 2023): each side is divided by its own spread, τ_t = T·σ(log p over kept),
     /// τ_s = T·σ(z over the vocabulary). The student's σ depends on z, and the gradient flows through it.
@@ -54,6 +56,7 @@ public enum TemperatureMode: Codable, Equatable, Sendable {
         try validate()
     }
 
+    /// Throws `TrainerError.invalidOption` for a non-positive or inconsistent setting.
     public func validate() throws {
         func ok(_ c: Bool, _ s: String) throws { if !c { throw TrainerError.invalidOption(s) } }
         switch self {
@@ -79,21 +82,20 @@ public enum TemperatureMode: Codable, Equatable, Sendable {
     var studentDependsOnLogits: Bool { if case .normKD = self { return true } else { return false } }
 }
 
-/// Statistics of one teacher target that the adaptive temperatures need.
-enum TeacherStatistics {
-    /// Entropy in nats over the categories (kept entries and, when present, the bucket).
-    static func entropy(_ p: ArraySlice<Float>) -> Double {
-        var h = 0.0
-        for x in p where x > 0 { h -= Double(x) * log(Double(x)) }
-        return h
-    }
-
-    /// Population standard deviation of log p over the kept entries (zeros skipped).
-    static func logProbStd(_ p: ArraySlice<Float>) -> Double {
-        var n = 0.0, s = 0.0, s2 = 0.0
-        for x in p where x > 0 { let l = log(Double(x)); n += 1; s += l; s2 += l * l }
-        guard n > 1 else { return 0 }
-        let m = s / n
-        return (max(s2 / n - m * m, 0)).squareRoot()
-    }
+/// Which side of the KD term a fixed temperature τ (`TemperatureMode.fixed`) divides.
+///
+/// - `teacherOnly` (the default, and what `--preset pd-star` uses): the reading of arXiv 2410.16215 Eq. 3–4,
+///   F(z) = softmax(Truncate(z)/τ) compared with the student's plain distribution softmax(z). On stored
+///   probabilities that is q ∝ p^(1/τ) against π = softmax(z).
+/// - `both` (Hinton et al. 2015): q ∝ p^(1/τ) against π = softmax(z/τ).
+///
+/// The adaptive modes keep their published definitions whatever the convention says: WTTM tempers the
+/// teacher only; AdaKD (entropy and spread) uses one τ on both sides; NormKD divides each side by its own
+/// spread. The optional τ² factor (`TrainingOptions.tauSquared`) multiplies L_kd by the position's teacher
+/// temperature squared in every mode.
+public enum TemperatureConvention: String, Codable, CaseIterable, Sendable {
+    /// τ divides the teacher's log-probabilities only (the paper's Eq. 3–4; the default).
+    case teacherOnly = "teacher"
+    /// τ divides both the teacher's log-probabilities and the student's logits (Hinton's KD).
+    case both
 }
