@@ -2,13 +2,19 @@ import Foundation
 
 /// What `verify` checked and what it found.
 public struct VerifyReport: Sendable {
+    /// Shards checked.
     public var shards = 0
+    /// Blocks decoded.
     public var blocks = 0
+    /// Positions decoded.
     public var positions = 0
+    /// Kept entries decoded.
     public var entries = 0
+    /// Bytes hashed (every shard file whole).
     public var bytes = 0
     /// One line per failure (shard, block and what failed). Empty when the store is intact.
     public var problems: [String] = []
+    /// True when no problem was found.
     public var ok: Bool { problems.isEmpty }
 }
 
