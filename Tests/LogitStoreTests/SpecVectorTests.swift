@@ -36,7 +36,7 @@ final class SpecVectorTests: XCTestCase {
                 XCTAssertEqual(got.ids.map(Int.init), s["ids"] as! [Int], "\(name) seq \(i) ids")
                 XCTAssertEqual(got.probs.map { Int($0.bitPattern) }, s["probs_f16_bits"] as! [Int], "\(name) seq \(i) probs")
                 XCTAssertEqual(got.targetLogprobs?.map { Int($0.bitPattern) }, s["target_logprobs_f32_bits"] as? [Int], "\(name) seq \(i) target log-probs")
-                if r.manifest.truncation.isSampled {
+                if r.manifest.truncation.isSampled && r.manifest.truncation.weights == .counts {
                     // count/N weights: exact multiples of 1/64 summing to exactly 1, by descending count then lower id.
                     let n = Float(r.manifest.truncation.samples!)
                     for j in 0..<got.positionCount {
@@ -58,8 +58,15 @@ final class SpecVectorTests: XCTestCase {
                 if let bits = s["logits_f32_bits"] as? [Int] {
                     // The truncation itself: re-run it on the stored logits and compare with the store.
                     let logits = bits.map { Float(bitPattern: UInt32($0)) }
-                    let t = try logits.withUnsafeBufferPointer {
-                        try Truncation.topPTopK(logits: $0, vocabSize: r.vocabSize, policy: r.manifest.truncation, tokens: got.tokens)
+                    let t = try logits.withUnsafeBufferPointer { rows -> TruncatedRows in
+                        if r.manifest.truncation.isSampled {
+                            // The normative draws (Spec §1.3): writer "v", ordinal = the sequence's index (one writer).
+                            var out = TruncatedRows()
+                            let sampler = try Sampler(vocabSize: r.vocabSize, rowWidth: r.vocabSize, policy: r.manifest.truncation, writerID: "v")
+                            try sampler.sample(rows: rows, sequenceOrdinal: i, into: &out)
+                            return out
+                        }
+                        return try Truncation.topPTopK(logits: rows, vocabSize: r.vocabSize, policy: r.manifest.truncation, tokens: got.tokens)
                     }
                     XCTAssertEqual(t.ids, got.ids, "\(name) seq \(i) truncation ids")
                     XCTAssertEqual(t.probs.map(\.bitPattern), got.probs.map(\.bitPattern), "\(name) seq \(i) truncation probs")

@@ -44,6 +44,7 @@ final class WriterSafetyTests: XCTestCase {
         let crashReport = try r.verify()
         XCTAssertEqual(crashReport.problems.count, 1, "\(crashReport.problems)")
         XCTAssertTrue(crashReport.problems.first?.contains("w0-000078.lgs") ?? false, "\(crashReport.problems)")
+        XCTAssertEqual(crashReport.unlistedFiles, ["w0-000078.lgs"])
 
         // Resume: same writer id, skip committed sequences, append the rest.
         let w = try StoreWriter(directory: dir, options: options())

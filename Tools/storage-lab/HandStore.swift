@@ -168,3 +168,44 @@ struct HandStore {
         try Data(editManifest(manifestText(shard: bytes)).utf8).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
     }
 }
+
+extension HandStore {
+    /// An annotated hex dump of `shard()`, region by region, for readers implementing the Spec by hand.
+    func annotatedDump() -> String {
+        let bytes = shard()
+        var lines: [String] = []
+        var at = 0
+        func region(_ n: Int, _ what: String) {
+            let hex = bytes[at..<(at + n)].map { String(format: "%02x", $0) }
+            var first = true
+            for chunk in stride(from: 0, to: hex.count, by: 16) {
+                let row = hex[chunk..<Swift.min(hex.count, chunk + 16)].joined(separator: " ")
+                lines.append(String(format: "%06d  ", at + chunk) + row.padding(toLength: 48, withPad: " ", startingAt: 0) + (first ? "  " + what : ""))
+                first = false
+            }
+            at += n
+        }
+        region(8, "shard header: magic"); region(2, "version major 2"); region(2, "version minor 0"); region(4, "flags 0")
+        region(8, "vocab size \(vocabSize)"); region(8, "descriptor hash (XXH3-64 of the store descriptor), little-endian")
+        let (blk, _) = block()
+        let header = blk.withUnsafeBytes { try! BlockHeader.parse($0) }
+        region(2, "block 0 header: stream count \(header.streamCount)"); region(2, "reserved"); region(4, "positions \(header.positionCount)")
+        region(4, "entries \(header.entryCount)"); region(4, "reserved")
+        var descriptors: [StreamDescriptor] = []
+        for k in 0..<Int(header.streamCount) {
+            let d = blk.withUnsafeBytes { try! StreamDescriptor.parse(UnsafeRawBufferPointer(rebasing: $0[(16 + 16 * k)...])) }
+            descriptors.append(d)
+            region(16, "stream descriptor: type \(d.type), required \(d.required ? 1 : 0), codec \(d.codec), filter \(d.filter), width \(d.width), stored \(d.storedBytes), raw \(d.rawBytes)")
+        }
+        let names = [1: "tokens", 2: "counts", 3: "ids", 4: "probs (float16 bits)", 5: "target log-probs (float32 bits)"]
+        for d in descriptors { region(Int(d.storedBytes), "payload of stream \(d.type) (\(names[Int(d.type)] ?? "unknown"))") }
+        region(8, "footer index: block count"); region(8, "sequence count"); region(8, "position count"); region(8, "entry count")
+        region(8, "id table offset"); region(8, "id table length"); region(8, "id table checksum"); region(8, "reserved")
+        region(8, "block entry 0: offset"); region(8, "first position"); region(8, "first entry"); region(4, "stored size")
+        region(4, "raw size"); region(4, "positions"); region(4, "entries"); region(8, "block checksum (XXH3-64)")
+        for s in 0..<sequenceLengths.count { region(8, "sequence \(s): first position"); region(8, "length") }
+        region(8, "trailer: index offset"); region(8, "index length"); region(8, "index checksum (XXH3-64)"); region(8, "trailer magic LGSINDEX")
+        precondition(at == bytes.count, "dump does not cover the shard")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -15,8 +15,10 @@ enum Vectors {
         let targets: Bool
         let fromLogits: Bool
         var plainIds = false
-        /// A sampled-policy store (counts weights, N = 64) instead of top-p-k.
+        /// A sampled-policy store (counts weights, N = 64 unless given) instead of top-p-k.
         var sampled = false
+        var samples = 64
+        var sampleTemperature = 1.0
     }
 
     static let specs = [
@@ -25,6 +27,8 @@ enum Vectors {
         Spec(name: "lz4", description: "LZ4 with the target-log-prob stream", codec: .lz4, targets: true, fromLogits: false),
         Spec(name: "none", description: "no compression (filters only), ids byte-shuffled without an id table, no target-log-prob stream", codec: .none, targets: false, fromLogits: false, plainIds: true),
         Spec(name: "from-logits", description: "written from float32 logits rows (vocab 40, top-p 0.8, top-k 6); logits included", codec: .zstd(level: 3), targets: true, fromLogits: true),
+        Spec(name: "sample-from-logits", description: "sampled policy sample:16 (counts weights, seed 7) written from float32 logits rows (vocab 40) by the writer's normative sampler (Spec §1.3); logits included", codec: .zstd(level: 3), targets: true, fromLogits: true, sampled: true, samples: 16, sampleTemperature: 1),
+        Spec(name: "sample-importance-from-logits", description: "sampled policy sample:16:2 (τs 2, importance weights, seed 7) written from float32 logits rows (vocab 40); logits included", codec: .zstd(level: 3), targets: true, fromLogits: true, sampled: true, samples: 16, sampleTemperature: 2),
         Spec(name: "sample", description: "sampled policy sample:64 (counts weights): per position the distinct ids of 64 draws, by descending count (ties: lower id), probabilities count/64", codec: .zstd(level: 3), targets: true, fromLogits: false, sampled: true),
     ]
 
@@ -80,6 +84,7 @@ enum Vectors {
         for spec in specs { try write(spec, outDir: outDir) }
         // Hand-assembled stores (the originals of the must-reject vectors): plain bytes, and a hand-written zstd frame.
         try HandStore().write(to: outDir + "/handmade")
+        try HandStore().annotatedDump().write(toFile: outDir + "/handmade.hexdump.txt", atomically: true, encoding: .utf8)
         try describe(store: outDir + "/handmade", name: "handmade", description: "assembled byte by byte from the Spec's tables: filter 0 and codec 0 in every stream, one block, two sequences",
                      codec: "none", outDir: outDir, logits: nil)
         var z = HandStore(); z.tokensZstd = .valid
@@ -112,7 +117,7 @@ enum Vectors {
         let dir = outDir + "/" + spec.name
         try? FileManager.default.removeItem(atPath: dir)
         let vocab = spec.fromLogits ? 40 : 300
-        let policy = spec.sampled ? TruncationPolicy.sample(samples: 64, sampleTemperature: 1, seed: 0)
+        let policy = spec.sampled ? TruncationPolicy.sample(samples: spec.samples, sampleTemperature: spec.sampleTemperature, seed: spec.fromLogits ? 7 : 0)
             : spec.fromLogits ? TruncationPolicy(topP: 0.8, topK: 6) : TruncationPolicy(topP: 0.95, topK: 12)
         var options = WriterOptions(vocabSize: vocab, policy: policy,
                                     teacher: TeacherIdentity(name: "spec-vector", weightsHash: "none", tokenizerHash: "none"),

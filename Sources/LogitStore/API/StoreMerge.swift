@@ -22,7 +22,7 @@ public enum StoreMerge {
             if let acc = merged {
                 if let why = acc.incompatibility(with: m) { throw StoreError.incompatible("cannot merge \(input): \(why)") }
                 if let a = acc.teacher.weightsHash, let b = m.teacher.weightsHash, a != b {
-                    throw StoreError.incompatible("cannot merge \(input): teacher weights \(a) vs \(b)")
+                    throw StoreError.incompatible("cannot merge \(input): teacher weights \(elided(a, 60)) vs \(elided(b, 60))")
                 }
                 if let line = StoreDescriptor.firstDifference(acc, m) {
                     throw StoreError.incompatible("cannot merge \(elided(input)): its store descriptor differs in \(line) (Spec §3.3)")

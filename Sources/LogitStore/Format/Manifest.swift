@@ -108,7 +108,7 @@ public struct Manifest: Encodable, Equatable, Sendable {
         if vocabSize != other.vocabSize { return "vocabulary size \(vocabSize) vs \(other.vocabSize)" }
         if (paddedVocabSize ?? vocabSize) != (other.paddedVocabSize ?? other.vocabSize) { return "padded vocabulary size differs" }
         if teacher.tokenizerHash != other.teacher.tokenizerHash {
-            return "tokenizer \(teacher.tokenizerHash ?? "unknown") vs \(other.teacher.tokenizerHash ?? "unknown")"
+            return "tokenizer \(elided(teacher.tokenizerHash ?? "unknown", 60)) vs \(elided(other.teacher.tokenizerHash ?? "unknown", 60))"
         }
         if truncation != other.truncation {
             return "truncation \(truncation.label) vs \(other.truncation.label)"

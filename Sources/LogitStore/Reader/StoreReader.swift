@@ -54,7 +54,7 @@ public final class StoreReader {
         var ps = [0], ss = [0]
         let descriptorHash = manifest.descriptorHash
         for entry in manifest.shards {
-            let s = try OpenShard(path: directory + "/" + entry.file, name: entry.file, entry: entry,
+            let s = try OpenShard(path: directory + "/" + entry.file, name: elided(entry.file, 160), entry: entry,
                                   vocabSize: manifest.vocabSize, descriptorHash: descriptorHash, verifyIndex: verifyChecksums)
             shards.append(s)
             ps.append(ps.last! + s.positions)

@@ -4,17 +4,20 @@ import Foundation
 public struct VerifyReport: Sendable {
     /// Shards checked.
     public var shards = 0
-    /// Blocks decoded.
+    /// Blocks checked.
     public var blocks = 0
     /// Positions decoded.
     public var positions = 0
-    /// Kept entries decoded.
+    /// Entries decoded.
     public var entries = 0
-    /// Bytes hashed (every shard file whole).
+    /// Shard bytes hashed.
     public var bytes = 0
     /// One line per failure (shard, block and what failed). Empty when the store is intact.
     public var problems: [String] = []
-    /// True when no problem was found.
+    /// `*.lgs` files in the store directory that the manifest does not list (each also has a line in `problems`):
+    /// crash leftovers between rename and manifest update, or shards whose manifest entry was lost.
+    public var unlistedFiles: [String] = []
+    /// True when no check failed.
     public var ok: Bool { problems.isEmpty }
 }
 
@@ -33,7 +36,10 @@ extension StoreReader {
         var done = 0
         let scratch = DecodedBlock()
         var rules = PositionRules(manifest.truncation)
-        report.problems += unlistedShardFiles()
+        report.unlistedFiles = unlistedShardFiles()
+        report.problems += report.unlistedFiles.map {
+            "unlisted shard: \(elided($0)) is in the store directory but not in the manifest (a crash leftover, or a shard whose manifest entry was lost)"
+        }
         for (s, sh) in shards.enumerated() {
             report.shards += 1
             let entry = manifest.shards[s]
@@ -75,12 +81,10 @@ extension StoreReader {
         return report
     }
 
-    /// One problem line per `*.lgs` file in the store directory that the manifest does not list.
+    /// The `*.lgs` files in the store directory that the manifest does not list, sorted.
     func unlistedShardFiles() -> [String] {
         let listed = Set(manifest.shards.map(\.file))
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
-        return names.filter { $0.hasSuffix("." + ShardLayout.fileExtension) && !listed.contains($0) }.map {
-            "unlisted shard: \(elided($0)) is in the store directory but not in the manifest (a crash leftover, or a shard whose manifest entry was lost)"
-        }
+        return names.filter { $0.hasSuffix("." + ShardLayout.fileExtension) && !listed.contains($0) }
     }
 }

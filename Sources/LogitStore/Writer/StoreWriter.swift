@@ -102,7 +102,7 @@ public final class StoreWriter {
                 let m = try Manifest.load(directory: directory)
                 if let why = m.incompatibility(with: mine) { throw StoreError.incompatible("cannot write to \(directory): \(why)") }
                 if let a = m.teacher.weightsHash, let b = options.teacher.weightsHash, a != b {
-                    throw StoreError.incompatible("cannot write to \(directory): teacher weights \(a) vs \(b)")
+                    throw StoreError.incompatible("cannot write to \(directory): teacher weights \(elided(a, 60)) vs \(elided(b, 60))")
                 }
                 if let line = StoreDescriptor.firstDifference(m, mine) {
                     throw StoreError.incompatible("cannot write to \(elided(directory)): the store's \(line) differs from this writer's (Spec §3.3 store descriptor)")

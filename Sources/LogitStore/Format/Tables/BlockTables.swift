@@ -2,7 +2,7 @@
 public struct BlockHeader: FormatTable {
     /// The table's name in errors.
     public static let tableName = "block header"
-    /// Serialised size in bytes.
+    /// Serialised size in bytes (Spec/FORMAT.md).
     public static let size = 16
 
     /// Number of stream descriptors that follow.
@@ -12,7 +12,7 @@ public struct BlockHeader: FormatTable {
     /// Kept entries in the block.
     public var entryCount: UInt32
 
-    /// A block header from its fields (the reserved fields are written as zero).
+    /// A table with the given fields.
     public init(streamCount: UInt16, positionCount: UInt32, entryCount: UInt32) {
         self.streamCount = streamCount; self.positionCount = positionCount; self.entryCount = entryCount
     }
@@ -27,7 +27,7 @@ public struct BlockHeader: FormatTable {
         guard try r.read(UInt32.self, in: Self.tableName) == 0 else { throw .reservedNotZero(table: Self.tableName, field: "bytes 12-15") }
     }
 
-    /// Appends the table's bytes, little-endian, reserved fields as zero.
+    /// Appends the table's bytes, reserved fields as zero.
     public func serialize(into out: inout [UInt8]) {
         out.put(streamCount); out.put(UInt16(0)); out.put(positionCount); out.put(entryCount); out.put(UInt32(0))
     }
@@ -38,16 +38,16 @@ public struct BlockHeader: FormatTable {
 public struct StreamDescriptor: FormatTable {
     /// The table's name in errors.
     public static let tableName = "stream descriptor"
-    /// Serialised size in bytes.
+    /// Serialised size in bytes (Spec/FORMAT.md).
     public static let size = 16
 
     /// Stream type id (§4.5, §11).
     public var type: UInt16
     /// Flag bit 0: a reader that does not know `type` must reject the block.
     public var required: Bool
-    /// Codec id of the payload (0 none, 1 lz4, 2 zstd).
+    /// Codec id (§4.4.2).
     public var codec: UInt8
-    /// Filter id undone after the codec.
+    /// Filter id (§4.4.1).
     public var filter: UInt8
     /// Element width W in bytes.
     public var width: UInt8
@@ -56,7 +56,7 @@ public struct StreamDescriptor: FormatTable {
     /// Bytes after the codec is undone (= elements × W).
     public var rawBytes: UInt32
 
-    /// A stream descriptor from its fields (reserved bits written as zero).
+    /// A table with the given fields.
     public init(type: UInt16, required: Bool, codec: UInt8, filter: UInt8, width: UInt8, storedBytes: UInt32, rawBytes: UInt32) {
         self.type = type; self.required = required; self.codec = codec; self.filter = filter; self.width = width
         self.storedBytes = storedBytes; self.rawBytes = rawBytes
@@ -77,7 +77,7 @@ public struct StreamDescriptor: FormatTable {
         rawBytes = try r.read(UInt32.self, in: Self.tableName)
     }
 
-    /// Appends the table's bytes, little-endian, reserved fields as zero.
+    /// Appends the table's bytes, reserved fields as zero.
     public func serialize(into out: inout [UInt8]) {
         out.put(type); out.append(required ? ShardLayout.requiredFlag : 0); out.append(codec); out.append(filter); out.append(width)
         out.put(UInt16(0)); out.put(storedBytes); out.put(rawBytes)
@@ -88,10 +88,10 @@ public struct StreamDescriptor: FormatTable {
 public struct IdTableHeader: FormatTable {
     /// The table's name in errors.
     public static let tableName = "id table header"
-    /// Serialised size in bytes.
+    /// Serialised size in bytes (Spec/FORMAT.md).
     public static let size = 16
 
-    /// Codec id of the id table's payload (0 none, 1 lz4, 2 zstd).
+    /// Codec id (§4.4.2).
     public var codec: UInt8
     /// 0 none or 1 shuffle.
     public var filter: UInt8
@@ -104,7 +104,7 @@ public struct IdTableHeader: FormatTable {
     /// T − 16.
     public var storedBytes: UInt32
 
-    /// An id table header from its fields (the reserved byte written as zero).
+    /// A table with the given fields.
     public init(codec: UInt8, filter: UInt8, width: UInt8, count: UInt32, rawBytes: UInt32, storedBytes: UInt32) {
         self.codec = codec; self.filter = filter; self.width = width; self.count = count
         self.rawBytes = rawBytes; self.storedBytes = storedBytes
@@ -122,7 +122,7 @@ public struct IdTableHeader: FormatTable {
         storedBytes = try r.read(UInt32.self, in: Self.tableName)
     }
 
-    /// Appends the table's bytes, little-endian, reserved fields as zero.
+    /// Appends the table's bytes, reserved fields as zero.
     public func serialize(into out: inout [UInt8]) {
         out.append(codec); out.append(filter); out.append(width); out.append(0)
         out.put(count); out.put(rawBytes); out.put(storedBytes)

@@ -9,7 +9,7 @@ public enum FormatError: Error, Equatable, CustomStringConvertible {
     /// A field holds a value the format does not allow.
     case invalidField(table: String, field: String, value: UInt64)
 
-    /// The one-line reason, naming the table and the field.
+    /// One line naming the table and what is wrong.
     public var description: String {
         switch self {
         case .truncated(let t, let n, let a): return "\(t) needs \(n) bytes, \(a) remain"

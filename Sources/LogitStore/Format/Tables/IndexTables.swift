@@ -2,16 +2,16 @@
 public struct IndexHeader: FormatTable {
     /// The table's name in errors.
     public static let tableName = "index header"
-    /// Serialised size in bytes.
+    /// Serialised size in bytes (Spec/FORMAT.md).
     public static let size = 64
 
-    /// Blocks in the shard (B).
+    /// Block count B.
     public var blockCount: UInt64
-    /// Sequences in the shard (S).
+    /// Sequence count S.
     public var sequenceCount: UInt64
-    /// Positions in the shard.
+    /// Position count P.
     public var positionCount: UInt64
-    /// Kept entries in the shard.
+    /// Entry count E.
     public var entryCount: UInt64
     /// Offset of the id table section (0 when none).
     public var idTableOffset: UInt64
@@ -20,7 +20,7 @@ public struct IndexHeader: FormatTable {
     /// XXH3-64 of the T id table bytes (0 when none).
     public var idTableChecksum: UInt64
 
-    /// An index header from its fields (the reserved field written as zero).
+    /// A table with the given fields.
     public init(blockCount: UInt64, sequenceCount: UInt64, positionCount: UInt64, entryCount: UInt64,
                 idTableOffset: UInt64, idTableLength: UInt64, idTableChecksum: UInt64) {
         self.blockCount = blockCount; self.sequenceCount = sequenceCount; self.positionCount = positionCount
@@ -41,7 +41,7 @@ public struct IndexHeader: FormatTable {
         guard try r.read(UInt64.self, in: Self.tableName) == 0 else { throw .reservedNotZero(table: Self.tableName, field: "field at offset 56") }
     }
 
-    /// Appends the table's bytes, little-endian, reserved fields as zero.
+    /// Appends the table's bytes, reserved fields as zero.
     public func serialize(into out: inout [UInt8]) {
         for v in [blockCount, sequenceCount, positionCount, entryCount, idTableOffset, idTableLength, idTableChecksum, 0] { out.put(v) }
     }
@@ -60,7 +60,7 @@ public struct IndexHeader: FormatTable {
 public struct BlockEntry: FormatTable {
     /// The table's name in errors.
     public static let tableName = "block entry"
-    /// Serialised size in bytes.
+    /// Serialised size in bytes (Spec/FORMAT.md).
     public static let size = 48
 
     /// Offset of the block's first byte in the shard file.
@@ -80,7 +80,7 @@ public struct BlockEntry: FormatTable {
     /// XXH3-64 (seed 0) of the block's stored bytes.
     public var checksum: UInt64
 
-    /// A block entry from its fields.
+    /// A table with the given fields.
     public init(offset: UInt64, firstPosition: UInt64, firstEntry: UInt64, storedBytes: UInt32, rawBytes: UInt32,
                 positionCount: UInt32, entryCount: UInt32, checksum: UInt64) {
         self.offset = offset; self.firstPosition = firstPosition; self.firstEntry = firstEntry
@@ -88,7 +88,7 @@ public struct BlockEntry: FormatTable {
         self.entryCount = entryCount; self.checksum = checksum
     }
 
-    /// Parses the table at the reader's offset and advances past it.
+    /// Parses the table at the reader's offset.
     public init(parsing r: inout ByteReader) throws(FormatError) {
         try r.require(Self.size, for: Self.tableName)
         offset = try r.read(UInt64.self, in: Self.tableName)
@@ -101,7 +101,7 @@ public struct BlockEntry: FormatTable {
         checksum = try r.read(UInt64.self, in: Self.tableName)
     }
 
-    /// Appends the table's bytes, little-endian, reserved fields as zero.
+    /// Appends the table's bytes, reserved fields as zero.
     public func serialize(into out: inout [UInt8]) {
         out.put(offset); out.put(firstPosition); out.put(firstEntry)
         out.put(storedBytes); out.put(rawBytes); out.put(positionCount); out.put(entryCount); out.put(checksum)
@@ -112,24 +112,24 @@ public struct BlockEntry: FormatTable {
 public struct SequenceEntry: FormatTable {
     /// The table's name in errors.
     public static let tableName = "sequence entry"
-    /// Serialised size in bytes.
+    /// Serialised size in bytes (Spec/FORMAT.md).
     public static let size = 16
 
-    /// Shard-local index of the sequence's first position.
+    /// Shard-local index of the first position.
     public var firstPosition: UInt64
-    /// Positions in the sequence.
+    /// Number of positions (≥ 1).
     public var length: UInt64
 
-    /// A sequence entry from its fields.
+    /// A table with the given fields.
     public init(firstPosition: UInt64, length: UInt64) { self.firstPosition = firstPosition; self.length = length }
 
-    /// Parses the table at the reader's offset and advances past it.
+    /// Parses the table at the reader's offset.
     public init(parsing r: inout ByteReader) throws(FormatError) {
         try r.require(Self.size, for: Self.tableName)
         firstPosition = try r.read(UInt64.self, in: Self.tableName)
         length = try r.read(UInt64.self, in: Self.tableName)
     }
 
-    /// Appends the table's bytes, little-endian, reserved fields as zero.
+    /// Appends the table's bytes, reserved fields as zero.
     public func serialize(into out: inout [UInt8]) { out.put(firstPosition); out.put(length) }
 }

@@ -2,7 +2,7 @@
 public struct ShardHeader: FormatTable {
     /// The table's name in errors.
     public static let tableName = "shard header"
-    /// Serialised size in bytes.
+    /// Serialised size in bytes (Spec/FORMAT.md).
     public static let size = 32
     /// `89 4C 47 53 0D 0A 1A 0A`.
     public static let magic: [UInt8] = [0x89, 0x4C, 0x47, 0x53, 0x0D, 0x0A, 0x1A, 0x0A]
@@ -16,7 +16,7 @@ public struct ShardHeader: FormatTable {
     /// XXH3-64 of the store descriptor (§3.3).
     public var descriptorHash: UInt64
 
-    /// A shard header from its fields (magic and reserved flags written by `serialize`).
+    /// A table with the given fields.
     public init(versionMajor: UInt16 = ShardLayout.versionMajor, versionMinor: UInt16 = ShardLayout.versionMinor,
                 vocabSize: UInt64, descriptorHash: UInt64) {
         self.versionMajor = versionMajor; self.versionMinor = versionMinor
@@ -34,7 +34,7 @@ public struct ShardHeader: FormatTable {
         descriptorHash = try r.read(UInt64.self, in: Self.tableName)
     }
 
-    /// Appends the table's bytes, little-endian, reserved fields as zero.
+    /// Appends the table's bytes, reserved fields as zero.
     public func serialize(into out: inout [UInt8]) {
         out += Self.magic
         out.put(versionMajor); out.put(versionMinor); out.put(UInt32(0)); out.put(vocabSize); out.put(descriptorHash)
@@ -45,7 +45,7 @@ public struct ShardHeader: FormatTable {
 public struct ShardTrailer: FormatTable {
     /// The table's name in errors.
     public static let tableName = "trailer"
-    /// Serialised size in bytes.
+    /// Serialised size in bytes (Spec/FORMAT.md).
     public static let size = 32
     /// ASCII `LGSINDEX`.
     public static let magic: [UInt8] = Array("LGSINDEX".utf8)
@@ -57,7 +57,7 @@ public struct ShardTrailer: FormatTable {
     /// XXH3-64 of the L index bytes.
     public var indexChecksum: UInt64
 
-    /// A trailer from its fields (the magic is written by `serialize`).
+    /// A table with the given fields.
     public init(indexOffset: UInt64, indexLength: UInt64, indexChecksum: UInt64) {
         self.indexOffset = indexOffset; self.indexLength = indexLength; self.indexChecksum = indexChecksum
     }
@@ -71,7 +71,7 @@ public struct ShardTrailer: FormatTable {
         guard try r.bytes(8, in: Self.tableName) == Self.magic else { throw .badMagic(table: Self.tableName) }
     }
 
-    /// Appends the table's bytes, little-endian, reserved fields as zero.
+    /// Appends the table's bytes, reserved fields as zero.
     public func serialize(into out: inout [UInt8]) {
         out.put(indexOffset); out.put(indexLength); out.put(indexChecksum); out += Self.magic
     }

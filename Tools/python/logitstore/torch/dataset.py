@@ -42,6 +42,10 @@ class DistillationDataset(IterableDataset):
     Targets come from `Record.targets(top_p, top_k, temperature, dropped_mass_bucket)` (Spec §7.2). When
     `kd_loss` applies the distillation temperature, leave `temperature` here at 1 (else τ is applied twice).
 
+    drop_last=False keeps every window (a rank's last batch may be short and ranks may differ by one batch);
+    drop_last=True cuts each epoch to a multiple of world_size × batch_size so that every rank gets the same
+    number of full batches, which DDP's lock-step needs. cache_blocks: decoded blocks kept per process.
+
     Resuming: `state_dict()` holds (epoch, next batch); `load_state_dict()` restarts exactly there: same windows,
     same order. The dataset counts batches itself when iterated in the main process; with DataLoader workers use
     `DistillationLoader` (or call `mark_consumed(batch)` per batch) so the count happens in the loop's process.

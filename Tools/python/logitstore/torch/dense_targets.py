@@ -37,7 +37,7 @@ def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, tempera
     valid_full = np.arange(full)[None, :] < counts[:, None]
     p16 = np.zeros((N, full), dtype=np.float16)
     p16[valid_full] = probs                            # row-major order = the entries' order
-    id_full = np.zeros((N, full), dtype=np.int64)
+    id_full = np.zeros((N, full), dtype=np.uint32)
     id_full[valid_full] = ids
     pT = p16[:, :k].T.astype(np.float64)               # [k, N]
     massT = np.cumsum(pT, axis=0)
@@ -68,13 +68,13 @@ def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, tempera
     if N and int(n.max()) > K:
         raise ValueError(f"a position keeps {int(n.max())} target entries, more than the padded width {K}")
     take = min(K, k)
+    # w is 0 outside the kept entries and scale is finite, so q needs no further masking.
     qT = (wT[:take].astype(np.float32).astype(np.float64) * scale[None, :]).astype(np.float32)
-    qT[~keepT[:take]] = 0.0
     out_probs = np.zeros((N, K), dtype=np.float32)
     out_probs[:, :take] = qT.T
-    mask = np.zeros((N, K), dtype=bool)
-    mask[:, :take] = keepT[:take].T
+    mask = np.arange(K)[None, :] < n[:, None]
     out_ids = np.zeros((N, K), dtype=np.int64)
-    out_ids[:, :take] = np.where(mask[:, :take], id_full[:, :take], 0)
+    out_ids[:, :take] = id_full[:, :take]
+    out_ids[~mask] = 0
     dropped = (1.0 - kept).astype(np.float32) if dropped_mass_bucket else None
     return out_ids, out_probs, mask, dropped
