@@ -53,14 +53,17 @@ class Store:
 
     @property
     def num_sequences(self):
+        """S: sequences over all shards."""
         return int(self._shard_first_seq[-1])
 
     @property
     def num_positions(self):
+        """P: positions over all shards."""
         return int(self._shard_first[-1])
 
     @property
     def num_entries(self):
+        """E: kept entries over all shards."""
         return self.manifest.num_entries
 
     @property
@@ -80,6 +83,7 @@ class Store:
 
     @property
     def has_target_logprobs(self):
+        """Whether every block carries the target-log-prob stream (manifest `target_logprobs`)."""
         return self.manifest.target_logprobs
 
     def __len__(self):

@@ -1,10 +1,11 @@
 """An open shard: the memory-mapped file with its parsed, bounds-checked and checksum-verified footer index."""
 import mmap
 import os
+import stat
 
 import numpy as np
 
-from .errors import ChecksumError, CorruptStoreError, StoreNotFoundError
+from .errors import ChecksumError, CorruptStoreError, StoreError, StoreNotFoundError
 from .format import block_entry, id_table, sequence_entry
 from .format.checksum import xxh3
 from .format.header import Header
@@ -23,12 +24,18 @@ class Shard:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             raise StoreNotFoundError(f"not found: shard {self.name}") from None
+        except OSError as e:
+            raise StoreError(f"I/O error: open {self.name}: {e.strerror or e}") from None
         try:
-            size = os.fstat(fd).st_size
-            if size != entry.bytes:
-                more = " (truncated)" if size < entry.bytes else ""
-                raise CorruptStoreError(self.name, f"file is {size} bytes, the manifest says {entry.bytes}{more}")
-            self._map = mmap.mmap(fd, size, access=mmap.ACCESS_READ)
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise CorruptStoreError(self.name, "is not a regular file")
+            if st.st_size != entry.bytes:
+                more = " (truncated)" if st.st_size < entry.bytes else ""
+                raise CorruptStoreError(self.name, f"file is {st.st_size} bytes, the manifest says {entry.bytes}{more}")
+            self._map = mmap.mmap(fd, st.st_size, access=mmap.ACCESS_READ)
+        except OSError as e:
+            raise StoreError(f"I/O error: map {self.name}: {e.strerror or e}") from None
         finally:
             os.close(fd)
         self.buf = memoryview(self._map)
@@ -40,7 +47,7 @@ class Shard:
         self._perm = None
 
     def _parse(self, vocab_size, descriptor_hash):
-        name, buf, size = self.name, self.buf, len(self.buf)
+        name, buf = self.name, self.buf
         header = Header.parse(buf, name)
         if header.vocab_size != vocab_size:
             raise CorruptStoreError(name, f"shard vocabulary {header.vocab_size} differs from the manifest's {vocab_size}")

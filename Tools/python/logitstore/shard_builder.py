@@ -7,6 +7,7 @@ from .durable import io_error, write_all
 from .errors import InvalidInputError
 from .format import block as block_codec
 from .format import block_entry, id_table, sequence_entry
+from .format.block_entry import MAX_BLOCK_RAW
 from .format.checksum import Streaming, xxh3
 from .format.header import Header
 from .format.index_header import IndexHeader
@@ -79,8 +80,8 @@ class ShardBuilder:
 
     def _write_block(self, content):
         data, raw = block_codec.encode(content, self.compressor, self.plan, self._rank_of_id)
-        if len(data) > _U32 or raw > _U32:
-            raise InvalidInputError(f"block too large ({len(data)} bytes); lower the block size")
+        if len(data) > _U32 or raw > MAX_BLOCK_RAW:
+            raise InvalidInputError(f"block too large ({raw} raw bytes, the limit is 2^27); lower the block size")
         self.blocks.append((self.bytes_written, self.positions, self.entries, len(data), raw, content.positions,
                             content.entries, xxh3(data)))
         self.positions += content.positions

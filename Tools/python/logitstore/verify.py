@@ -24,6 +24,7 @@ class VerifyReport:
 
     @property
     def ok(self):
+        """True when verify found nothing wrong."""
         return not self.problems
 
 

@@ -2,11 +2,13 @@
 import os
 import shutil
 import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # test this source tree, not an installed copy
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 VECTORS = os.environ.get("LOGITSTORE_VECTORS") or os.path.join(REPO, "Spec", "vectors")
 

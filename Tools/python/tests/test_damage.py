@@ -280,3 +280,26 @@ def test_probability_order_and_sum_are_verify_errors(tmp_path, rng, edit, match)
     st = logitstore.open(tmp_path / "s")
     problems = st.verify().problems
     assert any("w0-000000.lgs block 0" in p and re.search(match, p) for p in problems), problems
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_random_byte_flips_never_return_wrong_data(tmp_path, rng, plain):
+    """Every single-byte change anywhere in a shard is refused with a StoreError (no other exception type), or
+    -- nowhere, since the format has no unchecked bytes -- returns exactly the original data."""
+    build(tmp_path / "s", rng, plain=plain, n=3, T=30)
+    p = shard_path(tmp_path / "s")
+    original = open(p, "rb").read()
+    want = logitstore.open(tmp_path / "s").read(0, 90)
+    for offset in rng.choice(len(original), 150, replace=False):
+        data = bytearray(original)
+        data[offset] ^= int(rng.integers(1, 256))
+        open(p, "wb").write(data)
+        try:
+            st = logitstore.open(tmp_path / "s")
+            got = st.read(0, st.num_positions)
+            problems = st.verify().problems
+        except logitstore.StoreError:
+            continue
+        assert problems, f"a change at byte {offset} was not detected"
+        assert np.array_equal(got.ids, want.ids) and np.array_equal(got.tokens, want.tokens)
+    open(p, "wb").write(original)

@@ -93,3 +93,14 @@ def test_lz4_and_none_sizes_are_exact():
         d.decompress(payload[:-3], CODEC_LZ4, len(raw))
     with pytest.raises(CodecFailure, match="differs"):
         d.decompress(raw, CODEC_NONE, len(raw) - 1)
+
+
+def test_compact_permutation_equals_the_dense_one(rng):
+    from logitstore.format import id_table
+    V = 5000
+    listed = rng.choice(V, 300, replace=False).astype(np.uint32)
+    dense = id_table.permutation(listed, V)
+    compact = id_table.CompactPermutation(listed, np.sort(listed), V)
+    ranks = np.arange(V, dtype=np.intp)
+    assert np.array_equal(compact.take(ranks), dense)
+    assert filters.ranks_to_ids(np.array([V], np.intp), compact) is None

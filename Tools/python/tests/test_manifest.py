@@ -2,7 +2,6 @@
 the shard list; the descriptor hash ties the manifest to its shards."""
 import json
 
-import numpy as np
 import pytest
 
 import logitstore
@@ -53,6 +52,7 @@ def test_version_1_is_refused_naming_the_version():
     (json.dumps(GOOD).replace('"top_p": 0.95', '"top_p": NaN'), "non-JSON"),
     (json.dumps(GOOD).replace('"sequences": 1', '"sequences": 1, "sequences": 1'), "twice"),
     ("[1, 2]", "not a JSON object"),
+    ("[" * 100000 + "]" * 100000, "deeper than 32"),
     (json.dumps(GOOD).replace('"vocab_size": 100', '"vocab_size": -0'), "integer"),
     (json.dumps(GOOD).replace('"top_k": 10', '"top_k": 10, "x": ' + "[" * 40 + "]" * 40), "deeper than 32"),
     (json.dumps(GOOD).replace('"name": "t"', '"name": "\\ud800"'), "surrogate"),

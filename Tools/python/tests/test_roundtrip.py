@@ -202,3 +202,15 @@ def test_scan_yields_every_position_once(tmp_path, rng):
             assert np.array_equal(np.concatenate([r.target_logprobs for r in recs]).view(np.uint32),
                                   whole.target_logprobs[a:b].view(np.uint32))
             assert all(r.tokens.flags.writeable and r.ids.flags.writeable for r in recs)
+
+
+def test_large_vocabulary_path_of_the_id_table(tmp_path, rng, monkeypatch):
+    # Vocabularies above DENSE_LIMIT map ranks without an array over V; force that path on a small store.
+    from logitstore.format import id_table
+    seqs = make_sequences(rng, 8)
+    write_rows(tmp_path / "s", seqs)
+    monkeypatch.setattr(id_table, "DENSE_LIMIT", 0)
+    st = logitstore.open(tmp_path / "s")
+    assert isinstance(st.shards[0].id_table(st.vocab_size, st._decompressor), id_table.CompactPermutation)
+    for i, s in enumerate(seqs):
+        assert_record(st.sequence(i), *s)

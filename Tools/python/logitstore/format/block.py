@@ -38,10 +38,12 @@ class BlockContent:
 
     @property
     def positions(self):
+        """Positions in the block."""
         return int(self.tokens.size)
 
     @property
     def entries(self):
+        """Kept entries in the block."""
         return int(self.ids.size)
 
 

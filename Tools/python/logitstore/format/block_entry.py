@@ -8,6 +8,8 @@ from .layout import HEADER_SIZE
 DTYPE = np.dtype([("offset", "<u8"), ("first_position", "<u8"), ("first_entry", "<u8"), ("stored_size", "<u4"),
                   ("raw_size", "<u4"), ("positions", "<u4"), ("entries", "<u4"), ("checksum", "<u8")])
 assert DTYPE.itemsize == 48
+#: Largest raw size of one block (Spec §4.3.1): bounds what a reader allocates for it.
+MAX_BLOCK_RAW = 1 << 27
 
 
 def serialize(entries):
@@ -27,6 +29,10 @@ def parse(buf, offset, count, header, data_end, file):
     end = start + size
     expected = np.concatenate(([np.uint64(HEADER_SIZE)], end[:-1]))
     bad = np.flatnonzero((start != expected) | (size < 16) | (end > np.uint64(data_end)))
+    big = np.flatnonzero(e["raw_size"] > MAX_BLOCK_RAW)
+    if big.size:
+        raise CorruptStoreError(file, f"block raw size {int(e['raw_size'][big[0]])} is above the limit 2^27",
+                                block=int(big[0]))
     if bad.size:
         b = int(bad[0])
         raise CorruptStoreError(file, f"block bytes [{int(start[b])}, +{int(size[b])}) do not follow the previous "

@@ -78,7 +78,7 @@ class Decompressor:
             raise CodecFailure("lz4 payload for an empty stream")
         try:
             out = lz4.block.decompress(bytes(payload), uncompressed_size=raw_size)
-        except lz4.block.LZ4BlockError as e:
+        except (lz4.block.LZ4BlockError, ValueError, MemoryError) as e:
             raise CodecFailure(f"lz4: malformed input ({e})") from None
         if len(out) != raw_size:
             raise CodecFailure(f"lz4 produced {len(out)} bytes, expected {raw_size}")
@@ -91,7 +91,7 @@ class Decompressor:
             raise CodecFailure("zstd: payload does not start with a Zstandard frame")
         try:
             params = zstandard.get_frame_parameters(payload)
-        except zstandard.ZstdError as e:
+        except (zstandard.ZstdError, ValueError) as e:
             raise CodecFailure(f"zstd: bad frame header ({e})") from None
         if params.dict_id != 0:
             raise CodecFailure("zstd: frame needs a dictionary")
@@ -107,7 +107,7 @@ class Decompressor:
                     raise CodecFailure("zstd: frame is truncated")
                 if dobj.unused_data:
                     raise CodecFailure(f"zstd: {len(dobj.unused_data)} bytes after the frame")
-        except zstandard.ZstdError as e:
+        except (zstandard.ZstdError, ValueError, MemoryError) as e:
             text = str(e)
             if "unused data" in text:
                 raise CodecFailure("zstd: bytes after the frame") from None

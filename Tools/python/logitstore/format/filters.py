@@ -77,6 +77,10 @@ def decode(raw, n, width, filter_id):
 
 def ranks_to_ids(ranks, id_of_rank):
     """ids = π(rank) for a rank+shuffle stream; None when a rank is outside the permutation (a corrupt stream)."""
+    if not isinstance(id_of_rank, np.ndarray):  # a compact permutation of a large vocabulary
+        if ranks.size and (int(ranks.max()) >= id_of_rank.size or int(ranks.min()) < 0):
+            return None
+        return id_of_rank.take(ranks)
     try:
         return np.take(id_of_rank, ranks, mode="raise")  # bounds-checked by numpy
     except IndexError:

@@ -62,7 +62,8 @@ def parse(section, vocab_size, checksum, decompressor, file, verify=True, max_id
     if codec not in (CODEC_NONE, CODEC_LZ4, CODEC_ZSTD) or flt not in (FILTER_NONE, FILTER_SHUFFLE):
         raise bad(f"unknown codec {codec} or filter {flt}")
     limit = vocab_size if max_ids is None else max_ids
-    if width not in (1, 2, 4) or not 1 <= n <= limit or raw_size != n * width or stored != len(section) - ID_TABLE_HEADER_SIZE:
+    if width not in (1, 2, 4) or not 1 <= n <= limit or raw_size != n * width or raw_size > (1 << 27) \
+            or stored != len(section) - ID_TABLE_HEADER_SIZE:
         raise bad(f"inconsistent sizes (count {n}, width {width}, raw {raw_size}, stored {stored})")
     try:
         raw = decompressor.decompress(memoryview(section)[ID_TABLE_HEADER_SIZE:], codec, raw_size)
@@ -71,8 +72,38 @@ def parse(section, vocab_size, checksum, decompressor, file, verify=True, max_id
     listed = filters.decode(raw, n, width, flt).astype(np.uint32)
     if n and int(listed.max()) >= vocab_size:
         raise bad(f"id {int(listed.max())} is not below the vocabulary size {vocab_size}")
-    listed_mask = np.zeros(vocab_size, dtype=bool)
-    listed_mask[listed] = True
-    if int(np.count_nonzero(listed_mask)) != n:
+    if vocab_size <= DENSE_LIMIT:
+        listed_mask = np.zeros(vocab_size, dtype=bool)
+        listed_mask[listed] = True
+        if int(np.count_nonzero(listed_mask)) != n:
+            raise bad("an id is listed twice")
+        return np.concatenate((listed, np.flatnonzero(~listed_mask).astype(np.uint32)))
+    ordered = np.sort(listed)
+    if (ordered[1:] == ordered[:-1]).any():
         raise bad("an id is listed twice")
-    return np.concatenate((listed, np.flatnonzero(~listed_mask).astype(np.uint32)))
+    return CompactPermutation(listed, ordered, vocab_size)
+
+
+#: Vocabularies up to this size get π as one dense array (4 B per id); larger ones a compact form (memory ∝ n).
+DENSE_LIMIT = 1 << 22
+
+
+class CompactPermutation:
+    """π for a large vocabulary without an array over all of V (Spec §12): rank r < n maps to listed[r]; rank
+    r >= n to the (r - n)-th unlisted id, found by binary search over the sorted listed ids."""
+
+    def __init__(self, listed, ordered, vocab_size):
+        self.listed = listed
+        self.size = vocab_size
+        # before[i] = how many unlisted ids lie below ordered[i]
+        self._before = ordered.astype(np.int64) - np.arange(ordered.size, dtype=np.int64)
+
+    def take(self, ranks):
+        """ids = π(ranks) (ranks intp, each < V)."""
+        n = self.listed.size
+        out = np.empty(ranks.size, dtype=np.uint32)
+        low = ranks < n
+        out[low] = self.listed[ranks[low]]
+        k = ranks[~low] - n
+        out[~low] = (k + np.searchsorted(self._before, k, side="right")).astype(np.uint32)
+        return out

@@ -81,14 +81,17 @@ class Manifest:
 
     @property
     def num_sequences(self):
+        """Σ sequences over the shard list."""
         return sum(s.sequences for s in self.shards)
 
     @property
     def num_positions(self):
+        """Σ positions over the shard list."""
         return sum(s.positions for s in self.shards)
 
     @property
     def num_entries(self):
+        """Σ entries over the shard list."""
         return sum(s.entries for s in self.shards)
 
     def to_json(self):
@@ -200,6 +203,8 @@ def parse(data, path=MANIFEST_NAME):
         raise
     except (UnicodeDecodeError, ValueError) as e:
         raise bad(f"manifest is not valid JSON ({elide(e, 80)})") from None
+    except RecursionError:
+        raise bad(f"manifest nests arrays and objects deeper than {MAX_DEPTH} levels") from None
     if not isinstance(doc, dict):
         raise bad("manifest is not a JSON object")
     _check_tree(doc, path)
