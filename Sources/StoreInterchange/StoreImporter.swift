@@ -14,8 +14,10 @@ public struct ImportSource: Sendable {
     public var tokens: String
     /// int64 [S], summing to N.
     public var sequenceLengths: String
+    /// The per-position rows.
     public var rows: Rows
 
+    /// A source from the paths of its files.
     public init(tokens: String, sequenceLengths: String, rows: Rows) {
         self.tokens = tokens; self.sequenceLengths = sequenceLengths; self.rows = rows
     }
@@ -23,15 +25,22 @@ public struct ImportSource: Sendable {
 
 /// Options of an import; nil means "from the input" (vocabulary) or the policy default (top-p 0.95, top-k 100).
 public struct ImportSettings: Sendable {
+    /// The vocabulary size V (default: the logits width; required with truncated rows).
     public var vocabSize: Int?
+    /// Top-p of the truncation of logits input (default 0.95).
     public var topP: Double?
+    /// Top-k of the truncation of logits input (default 100).
     public var topK: Int?
     /// The store's policy (top-p-k or sample); when set, `topP` and `topK` are not used.
     public var policy: TruncationPolicy?
+    /// The block codec of the store.
     public var codec: Codec
+    /// The writer id the import writes (and resumes) under.
     public var writerID: String
+    /// The teacher recorded in the manifest.
     public var teacher: TeacherIdentity
 
+    /// Settings with the CLI's defaults.
     public init(vocabSize: Int? = nil, topP: Double? = nil, topK: Int? = nil, policy: TruncationPolicy? = nil, codec: Codec = .default,
                 writerID: String = "import", teacher: TeacherIdentity = TeacherIdentity(name: "imported")) {
         self.vocabSize = vocabSize; self.topP = topP; self.topK = topK; self.policy = policy; self.codec = codec
@@ -41,22 +50,30 @@ public struct ImportSettings: Sendable {
 
 /// What an import did.
 public struct ImportSummary: Codable, Equatable, Sendable {
+    /// Sequences in the input (resumed ones included).
     public var sequences: Int
+    /// Positions in the input.
     public var positions: Int
     /// Entries the store holds from this import, all runs included (for logits input, what the truncation kept).
     public var entries: Int
     /// Sequences skipped because an earlier run of the same import had committed them.
     public var resumedSequences: Int
+    /// The store's vocabulary size.
     public var vocabSize: Int
 }
 
 /// Imports NumPy files into a store. `init` opens and checks every input (dtypes, shapes, sums and, for
 /// truncated rows, every id, probability and count) before anything is written, so bad input is refused whole.
 public final class StoreImporter {
+    /// The files being imported.
     public let source: ImportSource
+    /// The writer options derived from the settings and the input.
     public let options: WriterOptions
+    /// Positions per sequence, from the sequence-lengths file.
     public let sequenceLengths: [Int]
+    /// Positions in the input (N).
     public var positionCount: Int { tokens.count }
+    /// Sequences in the input (S).
     public var sequenceCount: Int { sequenceLengths.count }
 
     private let tokens: [UInt32]
@@ -66,6 +83,7 @@ public final class StoreImporter {
     private let counts: [UInt32]
     private let targetLogprobs: [Float]?
 
+    /// Opens and checks every input file; throws `InterchangeError` or `NPYError` naming the file before anything is written.
     public init(source: ImportSource, settings: ImportSettings) throws {
         self.source = source
         let tokensFile = try NPYFile(path: source.tokens)
