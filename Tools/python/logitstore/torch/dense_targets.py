@@ -13,12 +13,24 @@ from ..errors import TargetPolicyError
 from ..targets import _check_options
 
 
+def _running_sums(columns: np.ndarray) -> np.ndarray:
+    """Prefix sums along axis 1 of an [N, k] float64 array, one whole column per addition: out[:, c] =
+    out[:, c-1] + columns[:, c], exactly the additions of `np.cumsum(columns, axis=1)` (the left-to-right loop per
+    position), but several times faster, because numpy's cumsum runs one short row at a time."""
+    out = np.empty_like(columns)
+    if columns.shape[1]:
+        out[:, 0] = columns[:, 0]
+        for c in range(1, columns.shape[1]):
+            np.add(out[:, c - 1], columns[:, c], out=out[:, c])
+    return out
+
+
 def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, temperature=1.0,
                   dropped_mass_bucket=False, width=None):
     """(ids int64 [N, K], probs float32 [N, K], mask bool [N, K], dropped float32 [N] or None).
 
-    counts int [N] and the positions' entries `probs` (float16) / `ids` (uint32) in position order, as a Record
-    holds them. K = `width` when given, else min(top_k, largest count) or the largest kept count.
+    counts int [N] (each >= 1) and the positions' entries `probs` (float16) / `ids` (uint32) in position order, as
+    a Record holds them. K = `width` when given, else min(top_k, largest count) or the largest kept count.
     """
     _check_options(top_p, top_k, temperature)
     counts = np.asarray(counts, dtype=np.int64)
@@ -28,53 +40,65 @@ def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, tempera
         if top_p < 1 or temperature != 1 or (top_k is not None and N and top_k < stored_max):
             raise TargetPolicyError("this store holds sampled targets: re-truncation (top_p < 1 or top_k below a "
                                     "stored count) and temperature != 1 are not allowed")
-    full = max(stored_max, 1)
+        if dropped_mass_bucket:  # Spec §7.2: the stored weights renormalised; the bucket is 0
+            out_ids, out_probs, mask, _ = dense_targets(counts, probs, ids, truncation, top_p, top_k, temperature,
+                                                        False, width)
+            return out_ids, out_probs, mask, np.zeros(N, np.float32)
     k = stored_max if top_k is None else min(int(top_k), stored_max)
     k = max(k, 1)
-    # Only the first k entries of a position can be kept (n = min(m, k)), so the arithmetic runs on k columns.
-    # Arrays are held transposed, [column, position]: the running sums then add whole rows at a time, in the
-    # same order per position as the left-to-right loop.
-    valid_full = np.arange(full)[None, :] < counts[:, None]
-    p16 = np.zeros((N, full), dtype=np.float16)
-    p16[valid_full] = probs                            # row-major order = the entries' order
-    id_full = np.zeros((N, full), dtype=np.uint32)
-    id_full[valid_full] = ids
-    pT = p16[:, :k].T.astype(np.float64)               # [k, N]
-    massT = np.cumsum(pT, axis=0)
+    if N == 0:
+        K = int(width) if width is not None else 1
+        return (np.zeros((0, K), np.int64), np.zeros((0, K), np.float32), np.zeros((0, K), bool),
+                np.zeros(0, np.float32) if dropped_mass_bucket else None)
+    # Only the first k entries of a position can be kept (n = min(m, k)), so the arithmetic runs on [N, k],
+    # gathered straight from the entry arrays; the running sums add a whole column (every position) at a time, in
+    # the same order per position as the left-to-right loop.
+    starts = np.cumsum(counts) - counts
+    entry = starts[:, None] + np.arange(k)[None, :]           # [N, k] entry index of (position, column)
+    p = np.take(probs, entry, mode="clip").astype(np.float64)  # clip: columns past a count are zeroed next
+    p *= np.arange(k)[None, :] < counts[:, None]
+    mass_so_far = _running_sums(p)
+    kept_cap = np.minimum(counts, k)
+    # The running mass never decreases (every p >= 0), so the first column reaching top_p is the number of
+    # columns below it; columns past the count keep the final mass, which the cap at the count covers. This holds
+    # for top_p = 1 too: a stored mass may reach 1 before a position's last entry (Σ <= 1 + n·2^-11), and then,
+    # as in Record.targets and the Swift code, the entries after it are not kept.
+    n = np.minimum(np.count_nonzero(mass_so_far < top_p, axis=1) + 1, kept_cap)
     rows = np.arange(N)
-    colsT = np.arange(k)[:, None]
-    if top_p < 1:
-        reachedT = (massT >= top_p) & (colsT < counts[None, :])
-        m = np.where(reachedT.any(axis=0), reachedT.argmax(axis=0) + 1, np.minimum(counts, k))
-    else:
-        m = counts
-    n = np.minimum(m, k)
-    keepT = colsT < n[None, :]
+    last = n - 1
+    mass = mass_so_far[rows, last]
+    kept = np.clip(mass, 0.0, 1.0)
     inv_t = 1.0 / float(temperature)
-    wT = pT if inv_t == 1 else np.power(pT, inv_t)
-    wT = np.where(keepT, wT, 0.0)
-    last = np.maximum(n - 1, 0)
-    kept = np.clip(massT[last, rows], 0.0, 1.0)
     if inv_t == 1:
-        z = massT[last, rows]                          # Σw = the kept stored mass (same additions)
+        w = p
+        z = mass                                       # Σw = the kept stored mass (same additions)
     else:
-        z = np.cumsum(wT, axis=0)[last, rows]
+        w = np.power(p, inv_t)
+        z = _running_sums(w)[rows, last]               # prefix at n-1: only kept entries enter it
     with np.errstate(divide="ignore", invalid="ignore"):
         if dropped_mass_bucket:
             scale = np.ones(N) if inv_t == 1 else np.where(z > 0, kept / z, 0.0)
         else:
             scale = np.where(z > 0, 1.0 / z, 0.0)
-    K = int(width) if width is not None else max(int(n.max()) if N else 1, 1)
-    if N and int(n.max()) > K:
+    K = int(width) if width is not None else max(int(n.max()), 1)
+    if int(n.max()) > K:
         raise ValueError(f"a position keeps {int(n.max())} target entries, more than the padded width {K}")
     take = min(K, k)
-    # w is 0 outside the kept entries and scale is finite, so q needs no further masking.
-    qT = (wT[:take].astype(np.float32).astype(np.float64) * scale[None, :]).astype(np.float32)
-    out_probs = np.zeros((N, K), dtype=np.float32)
-    out_probs[:, :take] = qT.T
     mask = np.arange(K)[None, :] < n[:, None]
-    out_ids = np.zeros((N, K), dtype=np.int64)
-    out_ids[:, :take] = id_full[:, :take]
-    out_ids[~mask] = 0
+    drop = ~mask[:, :take]
+    # float32(w), widened, times the scale, rounded to float32; for τ = 1, w is a float16 value, which float32
+    # holds exactly, so the first rounding is skipped. Entries outside the kept set are +0.
+    w = w[:, :take] if inv_t == 1 else w[:, :take].astype(np.float32).astype(np.float64)
+    q = (w * scale[:, None]).astype(np.float32)
+    q[drop] = 0
+    tid = np.take(ids, entry[:, :take], mode="clip").astype(np.int64)
+    tid[drop] = 0
+    if take == K:
+        out_probs, out_ids = q, tid
+    else:
+        out_probs = np.zeros((N, K), dtype=np.float32)
+        out_probs[:, :take] = q
+        out_ids = np.zeros((N, K), dtype=np.int64)
+        out_ids[:, :take] = tid
     dropped = (1.0 - kept).astype(np.float32) if dropped_mass_bucket else None
     return out_ids, out_probs, mask, dropped
