@@ -11,6 +11,7 @@ public enum InterchangeError: Error, CustomStringConvertible, Equatable {
     /// A resumed import's input differs from what the same writer id already committed in the store.
     case resumeMismatch(store: String, sequence: Int, field: String)
 
+    /// The one-line message for the user.
     public var description: String {
         switch self {
         case let .missingInput(s): return s
