@@ -58,6 +58,17 @@ final class SampledStoreTests: XCTestCase {
         XCTAssertTrue(report.ok, "\(report.problems)")
     }
 
+    func testSampledTargetsKeepEntriesAfterTheStoredMassReachesOne() throws {
+        // Importance weights whose float16 values reach 1 before the last entry (Σ = 1 + 2^-11 ≤ 1 + n·2^-11):
+        // every entry is part of the target, none is cut by the top_p = 1 prefix rule.
+        let rows = TruncatedRows(counts: [3], ids: [3, 5, 9], probs: [Float16(0.5), Float16(0.5), Float16(0.00048828125)])
+        let dir = try makeSampledStore(policy: .sample(samples: 8, sampleTemperature: 2), rows: rows, tokens: [1])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try StoreReader(directory: dir).sequence(0).targets(TargetOptions())
+        XCTAssertEqual(t.ids, [3, 5, 9])
+        XCTAssertEqual(Double(t.probs.reduce(0, +)), 1, accuracy: 1e-6)
+    }
+
     func testWriterRefusesRowsThatBreakTheSampledRules() throws {
         for (policy, probs) in [(TruncationPolicy.sample(samples: 4), [Float16(0.7), Float16(0.3)]),
                                 (.sample(samples: 4), [Float16(0.5), Float16(0.25)]),

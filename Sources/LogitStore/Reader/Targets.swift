@@ -67,12 +67,13 @@ extension SequenceRecord {
             let a = offsets[j], b = offsets[j + 1]
             var n = 0
             var mass = 0.0
-            // Prefix: stop once the mass reaches p' or k' entries are kept.
+            // Prefix: stop once the mass reaches p' or k' entries are kept. A sampled position keeps every entry:
+            // its float16 weights may reach 1 before the last one (Σ ≤ 1 + n·2^-11), and all of them are the target.
             var i = a
             while i < b && n < k {
                 mass += Double(Float(probs[i]))
                 n += 1; i += 1
-                if mass >= p { break }
+                if mass >= p && !sampled { break }
             }
             let start = out.probs.count
             var z = 0.0

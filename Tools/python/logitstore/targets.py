@@ -42,6 +42,8 @@ def targets(record, top_p=1.0, top_k=None, temperature=1.0, dropped_mass_bucket=
     valid = np.arange(width)[None, :] < counts[:, None]
     reached = (mass_so_far >= top_p) & valid
     m = np.where(reached.any(axis=1), reached.argmax(axis=1) + 1, counts)
+    if record.truncation.get("policy") == "sample":
+        m = counts  # every sampled entry is the target, even after the float16 mass has reached 1
     n = np.minimum(m, k)
     rows = np.arange(T)
     mass = mass_so_far[rows, n - 1]

@@ -130,3 +130,18 @@ def test_sampled_store_round_trip_and_resume_determinism(tmp_path, rng):
         ra.targets(temperature=2.0)
     off, ids, p, d = ra.targets(dropped_mass_bucket=True)
     assert np.array_equal(d, np.zeros_like(d))
+
+
+def test_sampled_targets_keep_entries_after_the_stored_mass_reaches_one(tmp_path):
+    """Importance weights whose float16 values reach 1 before the last entry (Σ = 1 + 2^-11): every entry is part
+    of the target in Record.targets and in the dataset's dense targets (the top_p = 1 prefix rule does not cut)."""
+    from logitstore.torch.dense_targets import dense_targets
+    with logitstore.Writer(tmp_path / "s", vocab_size=50, policy="sample:8:2", target_logprobs=False) as w:
+        w.add_sequence(np.array([1], np.uint32), ids=np.array([3, 5, 9], np.uint32),
+                       probs=np.array([0.5, 0.5, 2.0 ** -11], np.float16), counts=np.array([3]))
+    rec = logitstore.open(tmp_path / "s").sequence(0)
+    off, ids, probs, _ = rec.targets()
+    assert ids.tolist() == [3, 5, 9] and abs(float(probs.sum()) - 1) < 1e-6
+    d_ids, d_probs, mask, _ = dense_targets(rec.counts, rec.probs, rec.ids, rec.truncation, width=4)
+    assert d_ids[0, :3].tolist() == [3, 5, 9] and mask[0].tolist() == [True, True, True, False]
+    assert d_probs[0, :3].tolist() == probs.tolist()

@@ -64,6 +64,8 @@ def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, tempera
     # for top_p = 1 too: a stored mass may reach 1 before a position's last entry (Σ <= 1 + n·2^-11), and then,
     # as in Record.targets and the Swift code, the entries after it are not kept.
     n = np.minimum(np.count_nonzero(mass_so_far < top_p, axis=1) + 1, kept_cap)
+    if truncation.get("policy") == "sample":
+        n = kept_cap  # every sampled entry is the target, even after the float16 mass has reached 1
     rows = np.arange(N)
     last = n - 1
     mass = mass_so_far[rows, last]
