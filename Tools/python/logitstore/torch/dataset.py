@@ -212,9 +212,11 @@ def _plain_tensor(shape, dtype):
 def _shared_tensor(shape, dtype):
     """An uninitialised CPU tensor whose storage is created in shared memory (no copy when it is sent to another
     process)."""
+    new_shared = getattr(torch.UntypedStorage, "_new_shared", None)   # (follows torch's sharing strategy)
+    if new_shared is None:  # a torch without it: torch then copies the tensor into shared memory when sending it
+        return _plain_tensor(shape, dtype)
     t = torch.empty(0, dtype=dtype)
-    storage = torch.UntypedStorage._new_shared(max(1, int(np.prod(shape))) * t.element_size())
-    return t.set_(storage, 0, shape)
+    return t.set_(new_shared(max(1, int(np.prod(shape))) * t.element_size()), 0, shape)
 
 
 class DistillationLoader(DataLoader):
