@@ -90,14 +90,20 @@ extension Int16: NPYElement { public static var npyScalar: NPYScalarType { .int1
 extension Int32: NPYElement { public static var npyScalar: NPYScalarType { .int32 } }
 extension Int64: NPYElement { public static var npyScalar: NPYScalarType { .int64 } }
 extension Float16: NPYElement {
+    /// The NumPy scalar type of this Swift type.
     public static var npyScalar: NPYScalarType { .float16 }
+    /// The value with its bytes in the opposite order.
     public var byteSwapped: Float16 { Float16(bitPattern: bitPattern.byteSwapped) }
 }
 extension Float: NPYElement {
+    /// The NumPy scalar type of this Swift type.
     public static var npyScalar: NPYScalarType { .float32 }
+    /// The value with its bytes in the opposite order.
     public var byteSwapped: Float { Float(bitPattern: bitPattern.byteSwapped) }
 }
 extension Double: NPYElement {
+    /// The NumPy scalar type of this Swift type.
     public static var npyScalar: NPYScalarType { .float64 }
+    /// The value with its bytes in the opposite order.
     public var byteSwapped: Double { Double(bitPattern: bitPattern.byteSwapped) }
 }

@@ -14,8 +14,10 @@ public struct ImportSource: Sendable {
     public var tokens: String
     /// int64 [S], summing to N.
     public var sequenceLengths: String
+    /// The per-position rows.
     public var rows: Rows
 
+    /// A source from the paths of its files.
     public init(tokens: String, sequenceLengths: String, rows: Rows) {
         self.tokens = tokens; self.sequenceLengths = sequenceLengths; self.rows = rows
     }
@@ -23,15 +25,22 @@ public struct ImportSource: Sendable {
 
 /// Options of an import; nil means "from the input" (vocabulary) or the policy default (top-p 0.95, top-k 100).
 public struct ImportSettings: Sendable {
+    /// The vocabulary size V (default: the logits width; required with truncated rows).
     public var vocabSize: Int?
+    /// Top-p of the truncation of logits input (default 0.95).
     public var topP: Double?
+    /// Top-k of the truncation of logits input (default 100).
     public var topK: Int?
     /// The store's policy (top-p-k or sample); when set, `topP` and `topK` are not used.
     public var policy: TruncationPolicy?
+    /// The block codec of the store.
     public var codec: Codec
+    /// The writer id the import writes (and resumes) under.
     public var writerID: String
+    /// The teacher recorded in the manifest.
     public var teacher: TeacherIdentity
 
+    /// Settings with the CLI's defaults.
     public init(vocabSize: Int? = nil, topP: Double? = nil, topK: Int? = nil, policy: TruncationPolicy? = nil, codec: Codec = .default,
                 writerID: String = "import", teacher: TeacherIdentity = TeacherIdentity(name: "imported")) {
         self.vocabSize = vocabSize; self.topP = topP; self.topK = topK; self.policy = policy; self.codec = codec
@@ -41,22 +50,30 @@ public struct ImportSettings: Sendable {
 
 /// What an import did.
 public struct ImportSummary: Codable, Equatable, Sendable {
+    /// Sequences in the input (resumed ones included).
     public var sequences: Int
+    /// Positions in the input.
     public var positions: Int
     /// Entries the store holds from this import, all runs included (for logits input, what the truncation kept).
     public var entries: Int
     /// Sequences skipped because an earlier run of the same import had committed them.
     public var resumedSequences: Int
+    /// The store's vocabulary size.
     public var vocabSize: Int
 }
 
 /// Imports NumPy files into a store. `init` opens and checks every input (dtypes, shapes, sums and, for
 /// truncated rows, every id, probability and count) before anything is written, so bad input is refused whole.
 public final class StoreImporter {
+    /// The files being imported.
     public let source: ImportSource
+    /// The writer options derived from the settings and the input.
     public let options: WriterOptions
+    /// Positions per sequence, from the sequence-lengths file.
     public let sequenceLengths: [Int]
+    /// Positions in the input (N).
     public var positionCount: Int { tokens.count }
+    /// Sequences in the input (S).
     public var sequenceCount: Int { sequenceLengths.count }
 
     private let tokens: [UInt32]
@@ -66,6 +83,7 @@ public final class StoreImporter {
     private let counts: [UInt32]
     private let targetLogprobs: [Float]?
 
+    /// Opens and checks every input file; throws `InterchangeError` or `NPYError` naming the file before anything is written.
     public init(source: ImportSource, settings: ImportSettings) throws {
         self.source = source
         let tokensFile = try NPYFile(path: source.tokens)
@@ -95,16 +113,19 @@ public final class StoreImporter {
             let width = try f.requireMatrix(rows: n).columns
             let vocab = settings.vocabSize ?? width
             guard vocab >= 1, vocab <= width else {
-                throw InterchangeError.inconsistent("\(path): rows are \(width) wide but --vocab is \(vocab); the vocabulary cannot be wider than the rows")
+                throw InterchangeError.inconsistent("\(path): rows are \(width) wide but the vocabulary size is \(vocab); the vocabulary cannot be wider than the rows")
             }
+            try ImportChecks.tokens(tokens, vocab: vocab, path: source.tokens)
+            try ImportChecks.logits(f, rows: n, width: width, vocab: vocab)
             logits = f; ids = nil; probs = nil; counts = []; targetLogprobs = nil
             options = WriterOptions(vocabSize: vocab, paddedVocabSize: width == vocab ? nil : width, policy: policy,
                                     teacher: settings.teacher, codec: settings.codec, writerID: settings.writerID,
                                     recordTargetLogprobs: true)
         case let .truncated(idsPath, probsPath, countsPath, tlPath):
             guard let vocab = settings.vocabSize else {
-                throw InterchangeError.missingInput("--vocab is required with --ids/--probs/--counts (the vocabulary size cannot be read from truncated rows)")
+                throw InterchangeError.missingInput("the vocabulary size is required with truncated rows (ids, probs, counts): it cannot be read from them")
             }
+            try ImportChecks.tokens(tokens, vocab: vocab, path: source.tokens)
             let countsFile = try NPYFile(path: countsPath)
             try countsFile.require(dtype: [.uint8, .uint16, .uint32])
             try countsFile.requireVector(length: n)
@@ -124,6 +145,7 @@ public final class StoreImporter {
                 try f.require(dtype: [.float32])
                 try f.requireVector(length: n)
                 targetLogprobs = try f.toArray(Float.self)
+                try ImportChecks.targetLogprobs(targetLogprobs!, path: tlPath)
             } else { targetLogprobs = nil }
             try Self.checkTruncated(counts: counts, ids: idsFile, probs: probsFile, vocab: vocab, topK: policy.topK,
                                     paths: (countsPath, idsPath, probsPath))
@@ -142,7 +164,7 @@ public final class StoreImporter {
     private static func checkTruncated(counts: [UInt32], ids: NPYFile, probs: NPYFile, vocab: Int, topK: Int,
                                        paths: (counts: String, ids: String, probs: String)) throws {
         if let j = counts.firstIndex(where: { Int($0) > topK }) {
-            throw InterchangeError.inconsistent("\(paths.counts): position \(j) keeps \(counts[j]) entries, more than top-k \(topK) (pass --top-k)")
+            throw InterchangeError.inconsistent("\(paths.counts): position \(j) keeps \(counts[j]) entries, more than top-k \(topK)")
         }
         try ids.withElements(UInt32.self) { idv in
             if let i = idv.firstIndex(where: { Int($0) >= vocab }) {
@@ -167,6 +189,46 @@ public final class StoreImporter {
                 start = end
             }
         }
+    }
+
+    /// Compares committed sequences with this input (see `ImportResume`).
+    private func resumeCheck() -> ImportResume {
+        var starts = [0], entryStarts = [0]
+        for (s, len) in sequenceLengths.enumerated() {
+            starts.append(starts[s] + len)
+            if !counts.isEmpty { entryStarts.append(entryStarts[s] + counts[starts[s]..<starts[s + 1]].reduce(0) { $0 + Int($1) }) }
+        }
+        let truncator = logits != nil && !options.policy.isSampled
+            ? try? Truncator(vocabSize: options.vocabSize, rowWidth: options.rowWidth, policy: options.policy) : nil
+        return ImportResume(
+            expectedTokens: { [tokens] s in Array(tokens[starts[s]..<starts[s + 1]]) },
+            expectedRows: { [self] s in
+                let range = starts[s]..<starts[s + 1]
+                if let logits {
+                    guard let truncator else { return nil }
+                    let next: [UInt32?] = range.map { $0 + 1 < range.upperBound ? self.tokens[$0 + 1] : nil }
+                    var rows = TruncatedRows()
+                    let width = options.rowWidth
+                    switch logits.dtype.scalar {
+                    case .float32:
+                        try logits.withElements(Float.self) {
+                            try truncator.truncate(rows: UnsafeBufferPointer(rebasing: $0[(range.lowerBound * width)..<(range.upperBound * width)]),
+                                                   nextTokens: options.recordTargetLogprobs ? next : nil, into: &rows)
+                        }
+                    default:
+                        try logits.withElements(Float16.self) {
+                            try truncator.truncate(rows: UnsafeBufferPointer(rebasing: $0[(range.lowerBound * width)..<(range.upperBound * width)]),
+                                                   nextTokens: options.recordTargetLogprobs ? next : nil, into: &rows)
+                        }
+                    }
+                    return rows
+                }
+                let e = entryStarts[s]..<entryStarts[s + 1]
+                return TruncatedRows(counts: Array(counts[range]),
+                                     ids: try ids!.withElements(UInt32.self) { Array($0[e]) },
+                                     probs: try probs!.withElements(Float16.self) { Array($0[e]) },
+                                     targetLogprobs: targetLogprobs.map { Array($0[range]) })
+            })
     }
 
     /// Under a sample policy, the writer's rules for pre-sampled rows (`SampledRowsCheck`), checked per sequence
@@ -195,6 +257,7 @@ public final class StoreImporter {
         guard skip <= sequenceCount else {
             throw InterchangeError.inconsistent("\(directory) already holds \(skip) sequences from writer '\(options.writerID)', more than the \(sequenceCount) being imported")
         }
+        try resumeCheck().check(store: directory, writerID: options.writerID, committed: skip)
         var position = sequenceLengths[0..<skip].reduce(0, +)
         var entry = counts.isEmpty ? 0 : counts[0..<position].reduce(0) { $0 + Int($1) }
         progress?(position, positionCount)

@@ -5,12 +5,17 @@ import Transformer
 /// What `logitstore dump` does, as a library: input → sequences → teacher forward → full logits rows → per output
 /// store, top-p-k truncation or sampling in the workers → `StoreWriter` (encode, commit).
 public struct DumpOptions: Sendable {
+    /// The input file or directory.
     public var input: String
+    /// How the input is read (text, JSONL, raw tokens, Megatron).
     public var format: InputFormat
+    /// Tokens per stored sequence (the last one may be shorter).
     public var seqLen: Int
     /// The policy of `run(out:)` (`run(outputs:)` gives one per store).
     public var policy: TruncationPolicy
+    /// The block codec of every store written.
     public var codec: Codec
+    /// The writer id of every store written (parallel dumps into one store use distinct ids).
     public var writerID: String
     /// Stop after this many input tokens (after packing), e.g. for a quick first run.
     public var maxTokens: Int?
@@ -19,8 +24,10 @@ public struct DumpOptions: Sendable {
     public var batch: Int
     /// Threads running the teacher at once, each on its own batches (default: one per core).
     public var workers: Int
+    /// Record the log-probability of each actual next token (the optional target-log-prob stream).
     public var recordTargetLogprobs: Bool
 
+    /// Options with the CLI's defaults; `DumpJob.init` checks the ranges.
     public init(input: String, format: InputFormat = .text, seqLen: Int = 512, policy: TruncationPolicy = TruncationPolicy(),
                 codec: Codec = .default, writerID: String = "w0", maxTokens: Int? = nil, batch: Int = 1, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
                 recordTargetLogprobs: Bool = true) {
@@ -31,11 +38,15 @@ public struct DumpOptions: Sendable {
 
 /// Progress of a running dump.
 public struct DumpProgress: Sendable {
+    /// Sequences finished, resumed ones included.
     public var sequencesDone: Int
+    /// Sequences the input gives.
     public var sequencesTotal: Int
     /// Tokens run through the teacher in this process (resumed sequences not counted).
     public var tokensDone: Int
+    /// Tokens the teacher runs over in this process, when it is done.
     public var tokensTotal: Int
+    /// Sequences every store already held, so not run again.
     public var skippedSequences: Int
 }
 
@@ -46,11 +57,13 @@ public struct DumpOutput: Sendable, Equatable {
     /// Top-p-k truncation or sampling of the teacher's rows.
     public var policy: TruncationPolicy
 
+    /// One output: `store` written under `policy`.
     public init(store: String, policy: TruncationPolicy) { self.store = store; self.policy = policy }
 }
 
 /// What a dump did to one of its stores.
 public struct DumpStoreSummary: Codable, Sendable {
+    /// The store directory.
     public var store: String
     /// The policy label, e.g. "top-p 0.95, top-k 100" or "sample:64 (τs 1, seed 0)".
     public var policy: String
@@ -62,20 +75,29 @@ public struct DumpStoreSummary: Codable, Sendable {
 
 /// The outcome of a dump, with the time split between the stages.
 public struct DumpSummary: Codable, Sendable {
+    /// Sequences the input gives (resumed ones included).
     public var sequences: Int
+    /// Positions of those sequences.
     public var positions: Int
     /// Sequences no store needed (the fewest any store had already committed).
     public var skippedSequences: Int
+    /// Tokens run through the teacher in this process.
     public var tokensProcessed: Int
+    /// Documents packed (0 for token inputs).
     public var documents: Int
+    /// Wall-clock seconds of the run itself (model load excluded).
     public var seconds: Double
+    /// `tokensProcessed / seconds`.
     public var tokensPerSecond: Double
+    /// Seconds spent loading the teacher (set by the caller that loaded it; 0 from `DumpJob` itself).
     public var loadSeconds: Double
+    /// Seconds spent reading, tokenising and packing the input.
     public var tokenizeSeconds: Double
     /// Threads that ran the teacher (each with its own model activations; OpenBLAS single-threaded when > 1).
     public var workers: Int
     /// Forward, LM-head and truncation times are summed over the workers (they overlap in wall-clock time).
     public var forwardSeconds: Double
+    /// LM-head products, summed over the workers.
     public var lmHeadSeconds: Double
     /// Softmax → top-p → top-k (or sampling) of the logits rows for every store, in the workers.
     public var truncateSeconds: Double
@@ -85,8 +107,13 @@ public struct DumpSummary: Codable, Sendable {
     public var stores: [DumpStoreSummary]
 }
 
+/// Runs a dump: packs the input, runs the teacher on `options.workers` threads, and hands each store its rows in
+/// sequence order. Re-running the same job resumes every store after the sequences it committed, checking them
+/// against the input.
 public final class DumpJob {
+    /// The loaded teacher.
     public let teacher: TeacherModel
+    /// The options the job was made with.
     public let options: DumpOptions
     /// Rows per LM-head product (internal: tests shrink it to exercise the chunking).
     var headRows = DumpWorker.defaultHeadRows
@@ -94,11 +121,12 @@ public final class DumpJob {
     /// the run stops (as if the process died right after those commits).
     var stopAfterSequences: Int?
 
+    /// A job for `teacher`; throws `TeacherError` when an option is out of range.
     public init(teacher: TeacherModel, options: DumpOptions) throws {
-        guard options.seqLen >= 1 else { throw TeacherError.config("--seq-len must be at least 1") }
-        guard options.batch >= 1 else { throw TeacherError.config("--batch must be at least 1") }
-        guard options.workers >= 1 else { throw TeacherError.config("--workers must be at least 1") }
-        if let m = options.maxTokens, m < 1 { throw TeacherError.config("--max-tokens must be at least 1") }
+        guard options.seqLen >= 1 else { throw TeacherError.invalidOption("seqLen must be at least 1") }
+        guard options.batch >= 1 else { throw TeacherError.invalidOption("batch must be at least 1") }
+        guard options.workers >= 1 else { throw TeacherError.invalidOption("workers must be at least 1") }
+        if let m = options.maxTokens, m < 1 { throw TeacherError.invalidOption("maxTokens must be at least 1") }
         self.teacher = teacher
         self.options = options
     }
@@ -146,7 +174,7 @@ public final class DumpJob {
                 recordTargetLogprobs: options.recordTargetLogprobs))
             let skip = writer.committedSequenceCount
             if skip > packed.count {
-                throw TeacherError.config("\(o.store) already holds \(skip) sequences of writer \(options.writerID), more than this input gives (\(packed.count)); a different input, --seq-len or --max-tokens?")
+                throw TeacherError.config("\(o.store) already holds \(skip) sequences of writer \(options.writerID), more than this input gives (\(packed.count)); a different input, sequence length or token limit?")
             }
             if skip > 0 { try checkResumeMatches(out: o.store, packed: packed, committed: skip) }
             writers.append(writer); skips.append(skip)
@@ -244,7 +272,7 @@ public final class DumpJob {
             for g in global..<(global + shard.sequences) {
                 guard own < committed else { return }
                 guard try reader.sequence(g).tokens == Array(packed.sequence(own)) else {
-                    throw TeacherError.config("cannot resume \(out): its sequence \(own) differs from what this input gives (different input, --seq-len, --max-tokens or tokenizer?)")
+                    throw TeacherError.config("cannot resume \(out): its sequence \(own) differs from what this input gives (different input, sequence length, token limit or tokenizer?)")
                 }
                 own += 1
             }

@@ -1,20 +1,37 @@
 /// Errors of the Teacher module: one clear line each, naming the file or item that failed.
 public enum TeacherError: Error, CustomStringConvertible, Equatable {
+    /// A file cannot be opened or read.
     case cannotOpen(path: String, reason: String)
+    /// The file does not start with the GGUF magic.
     case notGGUF(path: String)
+    /// The GGUF version is not 2 or 3.
     case unsupportedGGUFVersion(path: String, version: UInt32)
+    /// The file ends inside a header, metadata value, tensor info or tensor.
     case truncatedGGUF(path: String, what: String)
+    /// A GGUF field holds an impossible value.
     case malformedGGUF(path: String, what: String)
+    /// A metadata key the teacher needs is absent.
     case missingMetadata(key: String)
+    /// A metadata key holds a value of another type.
     case wrongMetadataType(key: String, expected: String)
+    /// `general.architecture` is not one this loader runs (Llama).
     case unsupportedArchitecture(String)
+    /// A tensor's GGML type cannot be dequantised here.
     case unsupportedTensorType(tensor: String, type: UInt32)
+    /// A tensor the architecture needs is absent.
     case missingTensor(String)
+    /// A tensor's shape differs from the one the metadata implies.
     case tensorShapeMismatch(tensor: String, expected: [Int], found: [Int])
+    /// The tokenizer metadata is unusable, or a text cannot be tokenised.
     case tokenizer(String)
+    /// An input file is unreadable or malformed.
     case input(path: String, reason: String)
+    /// A dump cannot run as asked: its outputs, its options, or a store that does not match the input it resumes.
     case config(String)
+    /// A dump option out of range (named by its `DumpOptions` field): a usage error, not a runtime failure.
+    case invalidOption(String)
 
+    /// The one-line message for the user.
     public var description: String {
         switch self {
         case let .cannotOpen(path, reason): return "cannot open \(path): \(reason)"
@@ -31,6 +48,7 @@ public enum TeacherError: Error, CustomStringConvertible, Equatable {
         case let .tokenizer(m): return "tokenizer: \(m)"
         case let .input(path, reason): return "\(path): \(reason)"
         case let .config(m): return m
+        case let .invalidOption(m): return "invalid dump option: \(m)"
         }
     }
 }

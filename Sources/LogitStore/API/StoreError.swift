@@ -20,7 +20,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     /// The writer was used after `finish()` or after a failed commit.
     case writerClosed
 
-    public var description: String {
+    /// One line of at most `ErrorText.lineLimit` characters (long values elided).
+    public var description: String { ErrorText.bounded(unboundedDescription) }
+
+    private var unboundedDescription: String {
         switch self {
         case .invalidInput(let s): return "invalid input: \(s)"
         case .incompatible(let s): return "incompatible: \(s)"

@@ -20,13 +20,19 @@ struct BlockContent {
 
 /// How each stream is filtered: the writer's choice, recorded per stream in every block.
 public struct EncodingPlan: Sendable, Equatable {
+    /// Filter of the tokens stream.
     public var tokens: FilterID = .shuffle
+    /// Filter of the counts stream.
     public var counts: FilterID = .shuffle
+    /// Filter of the ids stream (ranks under the shard's id table by default).
     public var ids: FilterID = .rankShuffle
+    /// Filter of the probabilities stream (deltas of the float16 bit patterns by default).
     public var probs: FilterID = .deltaShuffle
+    /// Filter of the target-log-prob stream.
     public var targets: FilterID = .shuffle
+    /// The default plan.
     public init() {}
-    /// The format's default choice (README "Storage engine" gives the measurements behind it).
+    /// The format's default choice (Spec/DESIGN.md gives the measurements behind it).
     public static let `default` = EncodingPlan()
 }
 
@@ -34,9 +40,13 @@ public struct EncodingPlan: Sendable, Equatable {
 public struct StreamInfo: Sendable, Equatable {
     /// Stream type id; `StreamType(rawValue:)` is nil for types this reader does not know.
     public var type: UInt16
+    /// The descriptor's required flag: a reader that does not know the type must reject the block.
     public var required: Bool
+    /// Codec id of the stored payload (0 none, 1 lz4, 2 zstd).
     public var codec: UInt8
+    /// Filter id applied before the codec.
     public var filter: UInt8
+    /// Bytes per element after the filter (1, 2 or 4).
     public var width: Int
     /// Bytes stored in the file for this stream (after filter and codec).
     public var storedBytes: Int
@@ -45,6 +55,7 @@ public struct StreamInfo: Sendable, Equatable {
     /// Payload offset relative to the start of the block.
     var payloadOffset: Int
 
+    /// The stream's name, or "unknown(<type>)" for a type this reader does not know.
     public var name: String { StreamType(rawValue: type)?.description ?? "unknown(\(type))" }
 }
 

@@ -6,22 +6,30 @@ public struct Manifest: Encodable, Equatable, Sendable {
     public var format: String = "logitstore"
     /// The manifest format version; this implementation reads and writes 2 only.
     public var formatVersion: Int = Manifest.currentVersion
+    /// The teacher's vocabulary size V (`vocab_size`): every stored id is below it.
     public var vocabSize: Int
     /// Width of the teacher's logits rows when it pads its vocabulary; nil when equal to `vocabSize`.
     public var paddedVocabSize: Int?
+    /// The target policy that made every stored distribution (`truncation`).
     public var truncation: TruncationPolicy
+    /// The teacher's name and hashes (`teacher`).
     public var teacher: TeacherIdentity
     /// True when shards carry the target-log-prob stream.
     public var targetLogprobs: Bool
     /// Shards in global order; positions and sequences are numbered across them in this order.
     public var shards: [ShardEntry]
 
+    /// One listed shard: its file, writer, counts, size and whole-file hash (Spec/FORMAT.md §3).
     public struct ShardEntry: Encodable, Equatable, Sendable {
         /// Path of the shard relative to the store directory (a merged store may point into other stores with `../`).
         public var file: String
+        /// The writer id whose name space the shard belongs to (`writer_id`).
         public var writerID: String
+        /// Sequences in the shard.
         public var sequences: Int
+        /// Positions in the shard.
         public var positions: Int
+        /// Kept entries in the shard.
         public var entries: Int
         /// File size in bytes.
         public var bytes: Int
@@ -42,17 +50,23 @@ public struct Manifest: Encodable, Equatable, Sendable {
         case targetLogprobs = "target_logprobs"
     }
 
+    /// The manifest's file name inside the store directory.
     public static let fileName = "manifest.json"
     /// The only `format_version` this implementation reads and writes (Spec/FORMAT.md §3).
     public static let currentVersion = 2
     /// Manifests larger than this are refused before parsing (Spec/FORMAT.md §12, limits).
     public static let maximumBytes = 256 << 20
 
+    /// Sequences over all shards.
     public var sequenceCount: Int { shards.reduce(0) { $0 + $1.sequences } }
+    /// Positions over all shards.
     public var positionCount: Int { shards.reduce(0) { $0 + $1.positions } }
+    /// Kept entries over all shards.
     public var entryCount: Int { shards.reduce(0) { $0 + $1.entries } }
+    /// Bytes of all shard files together.
     public var byteCount: Int { shards.reduce(0) { $0 + $1.bytes } }
 
+    /// A manifest from its fields (the writer's way; readers use `load` or `parse`).
     public init(vocabSize: Int, paddedVocabSize: Int?, truncation: TruncationPolicy, teacher: TeacherIdentity,
                 targetLogprobs: Bool, shards: [ShardEntry] = []) {
         self.vocabSize = vocabSize; self.paddedVocabSize = paddedVocabSize; self.truncation = truncation

@@ -4,15 +4,25 @@ public enum ShardLayout {
     public static let headerMagic: [UInt8] = ShardHeader.magic
     /// Last 8 bytes of every shard: ASCII "LGSINDEX".
     public static let trailerMagic: [UInt8] = ShardTrailer.magic
+    /// The shard header's major version this implementation reads and writes.
     public static let versionMajor: UInt16 = 2
+    /// The minor version it writes (readers accept any minor version).
     public static let versionMinor: UInt16 = 0
+    /// Bytes of the shard header.
     public static let headerSize = ShardHeader.size
+    /// Bytes of the shard trailer.
     public static let trailerSize = ShardTrailer.size
+    /// Bytes of the footer index header.
     public static let indexHeaderSize = IndexHeader.size
+    /// Bytes of the id table header.
     public static let idTableHeaderSize = IdTableHeader.size
+    /// Bytes of one block entry of the footer index.
     public static let blockEntrySize = BlockEntry.size
+    /// Bytes of one sequence entry of the footer index.
     public static let sequenceEntrySize = SequenceEntry.size
+    /// Bytes of a block header.
     public static let blockHeaderSize = BlockHeader.size
+    /// Bytes of one stream descriptor of a block's stream table.
     public static let streamDescriptorSize = StreamDescriptor.size
     /// Stream descriptor flag bit 0: a reader that does not know the stream type must reject the block.
     public static let requiredFlag: UInt8 = 1
@@ -36,6 +46,7 @@ public enum StreamType: UInt16, Sendable, CaseIterable, CustomStringConvertible 
     /// Optional: teacher log-probability of the actual next token, per position (float32 bit patterns, u32).
     case targetLogprobs = 5
 
+    /// The stream's name as written in reports, e.g. "target_logprobs".
     public var description: String {
         switch self {
         case .tokens: return "tokens"

@@ -8,9 +8,13 @@ public struct ShardLayoutInfo: Sendable {
     public var headerBytes: Int
     /// Footer index plus trailer, plus the id table section (§4.6) when present.
     public var indexBytes: Int
+    /// The footer index's block entries, in file order.
     public var blocks: [BlockEntry]
+    /// Positions of each sequence in the shard, in order.
     public var sequenceLengths: [Int]
+    /// Positions in the shard.
     public var positions: Int
+    /// Kept entries in the shard.
     public var entries: Int
 }
 

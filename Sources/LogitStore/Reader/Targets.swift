@@ -12,6 +12,7 @@ public struct TargetOptions: Sendable, Equatable {
     /// true: the kept targets sum to the kept mass K = Σp_i and `droppedMass` holds 1 − K (one extra bucket).
     public var droppedMassBucket: Bool = false
 
+    /// Options with the given read-time truncation, temperature and bucket mode (the defaults change nothing).
     public init(topP: Double = 1, topK: Int = .max, temperature: Double = 1, droppedMassBucket: Bool = false) {
         self.topP = topP; self.topK = topK; self.temperature = temperature; self.droppedMassBucket = droppedMassBucket
     }
@@ -21,11 +22,14 @@ public struct TargetOptions: Sendable, Equatable {
 public struct SparseTargets: Sendable, Equatable {
     /// positions + 1 offsets into ids / probs.
     public var offsets: [Int]
+    /// The kept token ids, position after position.
     public var ids: [UInt32]
+    /// The target probabilities of `ids`.
     public var probs: [Float]
     /// Per position, 1 − (kept mass), when `droppedMassBucket` was requested.
     public var droppedMass: [Float]?
 
+    /// Targets from their parts (empty by default).
     public init(offsets: [Int] = [0], ids: [UInt32] = [], probs: [Float] = [], droppedMass: [Float]? = nil) {
         self.offsets = offsets; self.ids = ids; self.probs = probs; self.droppedMass = droppedMass
     }

@@ -252,7 +252,7 @@ public final class StoreWriter {
                 if block.logicalBytes >= target { try flushBlock() }
             }
             s.addSequence(firstPosition: first, length: tokens.count)
-            if s.bytesWritten + (s.pendingLogicalBytes + block.logicalBytes) / 3 >= options.shardTargetBytes { try commitShard() }
+            if s.bytesWritten + (s.pendingLogicalBytes + block.logicalBytes) / 3 >= (CrashPoint.shardTargetOverride ?? options.shardTargetBytes) { try commitShard() }
         } catch let error as StoreError {
             if case .invalidInput = error { throw error }
             fail()
@@ -264,6 +264,7 @@ public final class StoreWriter {
         guard block.positionCount > 0, let s = shard else { return }
         try s.addBlock(block, encoder: encoder, codec: options.codec, plan: encodingPlan)
         block.removeAll()
+        CrashPoint.reach(.blockWritten)
     }
 
     private func fail() {
@@ -282,16 +283,28 @@ public final class StoreWriter {
         guard let s = shard, !s.sequences.isEmpty else { return }
         try flushBlock()
         let (bytes, sum) = try s.finish(codec: options.codec, encoder: encoder, plan: encodingPlan)
+        CrashPoint.reach(.shardSynced)
         let name = "\(options.writerID)-\(String(format: "%06d", nextSerial)).\(ShardLayout.fileExtension)"
         guard rename(s.tempPath, directory + "/" + name) == 0 else { throw DurableFile.fail(directory + "/" + name, "rename") }
+        CrashPoint.reach(.shardRenamed)
         try DurableFile.fsyncDirectory(directory)
+        CrashPoint.reach(.directorySynced)
         let entry = Manifest.ShardEntry(file: name, writerID: options.writerID, sequences: s.sequences.count,
                                         positions: s.positions, entries: s.entries, bytes: bytes, xxh3: Checksum.hex(sum))
         try DurableFile.withLock(directory: directory) {
-            var m = try Manifest.load(directory: directory)
-            m.shards.append(entry)
-            try m.save(directory: directory)
+            do {
+                var m = try Manifest.load(directory: directory)
+                m.shards.append(entry)
+                try m.save(directory: directory)
+            } catch {
+                // Not committed (a full disk while saving the manifest, say): remove the renamed shard so that no
+                // unlisted file is left behind, unless the new manifest did land and lists it.
+                let listed = (try? Manifest.load(directory: directory))?.shards.contains { $0.file == name } ?? false
+                if !listed { unlink(directory + "/" + name) }
+                throw error
+            }
         }
+        CrashPoint.reach(.manifestSaved)
         committedSequenceCount += s.sequences.count
         nextSerial += 1
         shard = nil

@@ -46,7 +46,7 @@ struct BenchReadCommand: AsyncParsableCommand {
     func run() async throws {
         let reader = try StoreReader(directory: store, verifyChecksums: !noVerify)
         let s = reader.sequenceCount
-        guard s > 0 else { throw ValidationError("\(store) holds no sequences") }
+        guard s > 0 else { throw CommandFailure("\(store) holds no sequences") }
         var record = SequenceRecord()
         /// Best of `repeats` sequential passes over every sequence.
         func sequential(_ r: StoreReader) throws -> Double {
@@ -60,7 +60,7 @@ struct BenchReadCommand: AsyncParsableCommand {
                 }
                 best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
                 guard decoded == r.entryCount else {
-                    throw ValidationError("sequential pass decoded \(decoded) entries, expected \(r.entryCount)")
+                    throw CommandFailure("sequential pass decoded \(decoded) entries, expected \(r.entryCount)")
                 }
             }
             return best

@@ -44,7 +44,7 @@ struct BenchWriteCommand: AsyncParsableCommand {
         let file = try NPYFile(path: logits)
         try file.require(dtype: [.float32, .float16])
         let (n, v) = try file.requireMatrix()
-        guard n > 0 else { throw ValidationError("\(logits) holds no rows") }
+        guard n > 0 else { throw CommandFailure("\(logits) holds no rows") }
         // Load into memory first: the file read is not part of the timing.
         let rows32: [Float] = file.dtype.scalar == .float32 ? try file.toArray(Float.self) : []
         let rows16: [Float16] = file.dtype.scalar == .float16 ? try file.toArray(Float16.self) : []

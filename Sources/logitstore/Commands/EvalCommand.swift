@@ -28,7 +28,7 @@ struct EvalCommand: AsyncParsableCommand {
             let (model, _) = try Checkpoint.loadModel(directory: checkpoint)
             let reader = try StoreReader(directory: store)
             guard reader.vocabSize == model.config.vocabSize else {
-                throw ValidationError("store vocabulary \(reader.vocabSize) differs from the student's \(model.config.vocabSize)")
+                throw CommandFailure("store vocabulary \(reader.vocabSize) differs from the student's \(model.config.vocabSize)")
             }
             let choice: HeldOutChoice = lastSequences.map { .lastSequences($0) } ?? (allSequences ? .allSequences : .unspecified)
             let seqs: [Int]
@@ -46,8 +46,6 @@ struct EvalCommand: AsyncParsableCommand {
             if json { try printJSON(r) } else {
                 print(String(format: "cross-entropy %.4f nats, perplexity %.3f, over %d positions", r.crossEntropy, r.perplexity, r.positions))
             }
-        } catch let e as TrainerError {
-            throw ValidationError(e.description)
         }
     }
 }

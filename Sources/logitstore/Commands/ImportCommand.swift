@@ -32,6 +32,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Option(help: "Block codec: zstd, lz4 or none.") var codec: String = "zstd"
     @Option(help: "zstd level (default 3).") var level: Int?
     @Option(name: .customLong("teacher-name"), help: "Teacher name recorded in the manifest.") var teacherName: String = "imported"
+    @Option(name: .customLong("writer-id"), help: "This import's shard name space (imports into one store at once use distinct ids).") var writerID = "import"
 
     func validate() throws {
         let truncated = [ids, probs, counts].compactMap { $0 }.count
@@ -59,7 +60,7 @@ struct ImportCommand: AsyncParsableCommand {
             ?? .truncated(ids: ids!, probs: probs!, counts: counts!, targetLogprobs: targetLogprobs)
         let source = ImportSource(tokens: tokens, sequenceLengths: sequenceLengths, rows: rows)
         let settings = ImportSettings(vocabSize: vocab, topP: topP, topK: topK, policy: try parsedPolicy(), codec: Codec(name: codec, level: level)!,
-                                      teacher: TeacherIdentity(name: teacherName))
+                                      writerID: writerID, teacher: TeacherIdentity(name: teacherName))
         let importer = try StoreImporter(source: source, settings: settings)
         let bar = ProgressBar(label: "import", total: Double(importer.positionCount), unit: "pos")
         let summary = try importer.run(into: out) { done, _ in bar.update(done: Double(done)) }

@@ -124,8 +124,6 @@ struct TrainCommand: AsyncParsableCommand {
                 print(String(format: "held-out cross-entropy %.4f nats (perplexity %.2f) over %d positions after %d tokens; run in %@",
                              final.crossEntropy, final.perplexity, final.positions, run.tokens, out))
             }
-        } catch let e as TrainerError {
-            throw ValidationError(e.description)
         }
     }
 }
