@@ -171,3 +171,25 @@ def test_sampled_store_targets_are_used_as_stored_and_retruncation_is_refused(tm
         next(iter(DistillationDataset(path, seq_len=T, batch_size=2, top_p=0.9)))
     with pytest.raises(logitstore.TargetPolicyError):
         next(iter(DistillationDataset(path, seq_len=T, batch_size=2, temperature=2.0)))
+
+
+@pytest.mark.parametrize("options", [dict(top_k=5), dict(top_p=0.8), dict(top_k=4, temperature=2.0,
+                                                                           dropped_mass_bucket=True),
+                                     dict(pad_to=12, top_p=0.7)])
+def test_worker_batches_in_shared_memory_equal_in_process_batches(store_path, options):
+    """Workers build their tensors in shared memory; what the loop receives is bit-identical to the batches made
+    in-process (every key, every element, padding included)."""
+    ds = DistillationDataset(store_path, seq_len=T, batch_size=3, seed=5, **options)
+    here = list(ds)
+    ds.set_epoch(0)
+    there = list(DistillationLoader(ds, num_workers=2))
+    assert len(here) == len(there) == len(ds)
+    for a, b in zip(here, there):
+        assert a.keys() == b.keys()
+        for key, value in a.items():
+            if isinstance(value, torch.Tensor):
+                assert value.dtype == b[key].dtype and value.shape == b[key].shape
+                assert torch.equal(value.view(-1).view(torch.uint8) if value.dtype != torch.bool else value,
+                                   b[key].view(-1).view(torch.uint8) if value.dtype != torch.bool else b[key]), key
+            else:
+                assert value == b[key]

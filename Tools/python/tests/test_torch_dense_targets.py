@@ -142,3 +142,20 @@ def record_slice(rec, a, z):
     ea, ez = int(rec.offsets[a]), int(rec.offsets[z])
     return Record.concatenate([(rec.tokens[a:z], rec.counts[a:z], rec.ids[ea:ez], rec.probs[ea:ez], None)],
                               rec.truncation, False)
+
+
+@pytest.mark.parametrize("top_k,width", [(None, 64), (5, 5), (5, 9), (64, 70)])
+@pytest.mark.parametrize("bucket", [False, True])
+def test_dense_targets_out_arrays_filled_completely(varied_records, top_k, width, bucket):
+    """`out=` (the dataset's shared-memory tensors) gives the same bits as fresh arrays, whatever the out arrays
+    held before (every element is written)."""
+    rec = varied_records["logits"]
+    N = rec.num_positions
+    opts = dict(top_p=0.9, top_k=top_k, temperature=1.5, dropped_mass_bucket=bucket, width=width)
+    want = dense_targets(rec.counts, rec.probs, rec.ids, rec.truncation, **opts)
+    out = (np.full((N, width), 7, np.int64), np.full((N, width), np.nan, np.float32), np.ones((N, width), bool))
+    got = dense_targets(rec.counts, rec.probs, rec.ids, rec.truncation, out=out, **opts)
+    assert all(g is o for g, o in zip(got[:3], out))
+    _assert_same_bits(got, want)
+    with pytest.raises(ValueError):
+        dense_targets(rec.counts, rec.probs, rec.ids, rec.truncation, out=out, top_k=top_k)

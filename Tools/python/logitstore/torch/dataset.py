@@ -155,8 +155,12 @@ class DistillationDataset(IterableDataset):
         store = self._reader()
         T = self.seq_len
         B = len(windows)
-        input_ids = np.empty((B, T), dtype=np.int64)
-        labels = np.full((B, T), -100, dtype=np.int64)
+        # In a DataLoader worker the tensors are created in shared memory and filled in place: handing them to the
+        # loop's process then passes a file descriptor instead of copying each tensor into a new segment.
+        new = _shared_tensor if get_worker_info() is not None else _plain_tensor
+        input_ids_t, labels_t = new((B, T), torch.int64), new((B, T), torch.int64)
+        input_ids, labels = input_ids_t.numpy(), labels_t.numpy()
+        labels.fill(-100)
         counts, ids, probs = [], [], []
         for row, w in enumerate(windows):
             start, end = int(self.layout.starts[w]), int(self.layout.sequence_ends[w])
@@ -169,23 +173,50 @@ class DistillationDataset(IterableDataset):
             counts.append(record.counts[:T])
             ids.append(record.ids[:e])
             probs.append(record.probs[:e])
+        counts, probs, ids = np.concatenate(counts), np.concatenate(probs), np.concatenate(ids)
         width = self.top_k if self.top_k is not None else self.pad_to
-        tid, tp, mask, dropped = dense_targets(
-            np.concatenate(counts), np.concatenate(probs), np.concatenate(ids), store.truncation,
-            top_p=self.top_p, top_k=self.top_k, temperature=self.temperature,
-            dropped_mass_bucket=self.dropped_mass_bucket, width=width)
-        K = tid.shape[1]
+        if width is None:   # the batch's largest kept count: known only after the arithmetic
+            tid, tp, mask, dropped = dense_targets(
+                counts, probs, ids, store.truncation, top_p=self.top_p, top_k=self.top_k,
+                temperature=self.temperature, dropped_mass_bucket=self.dropped_mass_bucket)
+            K = tid.shape[1]
+            tid_t, tp_t, mask_t = new((B * T, K), torch.int64), new((B * T, K), torch.float32), new((B * T, K), torch.bool)
+            tid_t.numpy()[...] = tid
+            tp_t.numpy()[...] = tp
+            mask_t.numpy()[...] = mask
+        else:
+            K = width
+            tid_t, tp_t, mask_t = new((B * T, K), torch.int64), new((B * T, K), torch.float32), new((B * T, K), torch.bool)
+            _, _, _, dropped = dense_targets(
+                counts, probs, ids, store.truncation, top_p=self.top_p, top_k=self.top_k,
+                temperature=self.temperature, dropped_mass_bucket=self.dropped_mass_bucket, width=width,
+                out=(tid_t.numpy(), tp_t.numpy(), mask_t.numpy()))
         out = {
-            "input_ids": torch.from_numpy(input_ids),
-            "labels": torch.from_numpy(labels),
-            "target_ids": torch.from_numpy(tid).view(B, T, K),
-            "target_probs": torch.from_numpy(tp).view(B, T, K),
-            "target_mask": torch.from_numpy(mask).view(B, T, K),
+            "input_ids": input_ids_t,
+            "labels": labels_t,
+            "target_ids": tid_t.view(B, T, K),
+            "target_probs": tp_t.view(B, T, K),
+            "target_mask": mask_t.view(B, T, K),
             "window_ids": torch.from_numpy(np.asarray(windows, dtype=np.int64).copy()),
         }
         if self.dropped_mass_bucket:
             out["dropped_mass"] = torch.from_numpy(dropped).view(B, T)
         return out
+
+
+def _plain_tensor(shape, dtype):
+    """An uninitialised CPU tensor."""
+    return torch.empty(shape, dtype=dtype)
+
+
+def _shared_tensor(shape, dtype):
+    """An uninitialised CPU tensor whose storage is created in shared memory (no copy when it is sent to another
+    process)."""
+    new_shared = getattr(torch.UntypedStorage, "_new_shared", None)   # (follows torch's sharing strategy)
+    if new_shared is None:  # a torch without it: torch then copies the tensor into shared memory when sending it
+        return _plain_tensor(shape, dtype)
+    t = torch.empty(0, dtype=dtype)
+    return t.set_(new_shared(max(1, int(np.prod(shape))) * t.element_size()), 0, shape)
 
 
 class DistillationLoader(DataLoader):

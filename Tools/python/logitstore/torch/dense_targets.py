@@ -26,12 +26,16 @@ def _running_sums(columns: np.ndarray) -> np.ndarray:
 
 
 def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, temperature=1.0,
-                  dropped_mass_bucket=False, width=None):
+                  dropped_mass_bucket=False, width=None, out=None):
     """(ids int64 [N, K], probs float32 [N, K], mask bool [N, K], dropped float32 [N] or None).
 
     counts int [N] (each >= 1) and the positions' entries `probs` (float16) / `ids` (uint32) in position order, as
     a Record holds them. K = `width` when given, else min(top_k, largest count) or the largest kept count.
+    `out`: optional (ids, probs, mask) arrays of shape [N, width] and those dtypes to fill (every element is
+    written) and return, e.g. views of tensors in shared memory; needs `width`.
     """
+    if out is not None and width is None:
+        raise ValueError("dense_targets: out needs width")
     _check_options(top_p, top_k, temperature)
     counts = np.asarray(counts, dtype=np.int64)
     N = counts.size
@@ -42,12 +46,14 @@ def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, tempera
                                     "stored count) and temperature != 1 are not allowed")
         if dropped_mass_bucket:  # Spec §7.2: the stored weights renormalised; the bucket is 0
             out_ids, out_probs, mask, _ = dense_targets(counts, probs, ids, truncation, top_p, top_k, temperature,
-                                                        False, width)
+                                                        False, width, out)
             return out_ids, out_probs, mask, np.zeros(N, np.float32)
     k = stored_max if top_k is None else min(int(top_k), stored_max)
     k = max(k, 1)
     if N == 0:
         K = int(width) if width is not None else 1
+        if out is not None:
+            return tuple(out) + (np.zeros(0, np.float32) if dropped_mass_bucket else None,)
         return (np.zeros((0, K), np.int64), np.zeros((0, K), np.float32), np.zeros((0, K), bool),
                 np.zeros(0, np.float32) if dropped_mass_bucket else None)
     # Only the first k entries of a position can be kept (n = min(m, k)), so the arithmetic runs on [N, k],
@@ -86,21 +92,29 @@ def dense_targets(counts, probs, ids, truncation, top_p=1.0, top_k=None, tempera
     if int(n.max()) > K:
         raise ValueError(f"a position keeps {int(n.max())} target entries, more than the padded width {K}")
     take = min(K, k)
-    mask = np.arange(K)[None, :] < n[:, None]
-    drop = ~mask[:, :take]
-    # float32(w), widened, times the scale, rounded to float32; for τ = 1, w is a float16 value, which float32
-    # holds exactly, so the first rounding is skipped. Entries outside the kept set are +0.
-    w = w[:, :take] if inv_t == 1 else w[:, :take].astype(np.float32).astype(np.float64)
-    q = (w * scale[:, None]).astype(np.float32)
-    q[drop] = 0
-    tid = np.take(ids, entry[:, :take], mode="clip").astype(np.int64)
-    tid[drop] = 0
-    if take == K:
-        out_probs, out_ids = q, tid
+    if out is None:
+        out_ids = np.empty((N, K), dtype=np.int64)
+        out_probs = np.empty((N, K), dtype=np.float32)
+        mask = np.empty((N, K), dtype=bool)
     else:
-        out_probs = np.zeros((N, K), dtype=np.float32)
-        out_probs[:, :take] = q
-        out_ids = np.zeros((N, K), dtype=np.int64)
-        out_ids[:, :take] = tid
+        out_ids, out_probs, mask = out
+        for a, dtype in zip(out, (np.int64, np.float32, np.bool_)):
+            if a.shape != (N, K) or a.dtype != dtype:
+                raise ValueError(f"dense_targets: an out array is {a.dtype} {a.shape}, expected {np.dtype(dtype)} "
+                                 f"{(N, K)}")
+    np.less(np.arange(K)[None, :], n[:, None], out=mask)
+    drop = ~mask[:, :take]
+    # float32(w), widened, times the scale, rounded to float32 (copyto rounds as astype does); for τ = 1, w is a
+    # float16 value, which float32 holds exactly, so the first rounding is skipped. Entries outside the kept set
+    # and the padding are +0 (ids 0).
+    w = w[:, :take] if inv_t == 1 else w[:, :take].astype(np.float32).astype(np.float64)
+    q = out_probs[:, :take]
+    np.copyto(q, w * scale[:, None], casting="same_kind")
+    q[drop] = 0
+    tid = out_ids[:, :take]
+    np.copyto(tid, np.take(ids, entry[:, :take], mode="clip"), casting="unsafe")
+    tid[drop] = 0
+    out_probs[:, take:] = 0
+    out_ids[:, take:] = 0
     dropped = (1.0 - kept).astype(np.float32) if dropped_mass_bucket else None
     return out_ids, out_probs, mask, dropped
