@@ -8,9 +8,10 @@ import PackageDescription
 //                        `haswell` (AVX2 + FMA, what the kernels are measured on); `native` tunes for the build
 //                        machine; `none` (or an empty value) passes no CPU flag. Default elsewhere (arm64): none.
 // LOGITSTORE_UNCHECKED   Which targets drop Swift's runtime checks with `-Ounchecked`. Default `kernels`: only the
-//                        numeric kernels of FastMath, the one place where `Tools/bench-build-flags` measured a gain
-//                        (truncation rows/s 1.44× the checked build, best of 3 on a loaded 2-core machine;
-//                        Transformer showed none in dump tokens/s, whose time is in OpenBLAS). `none`: every target checked. `all`: every target unchecked, the
+//                        numeric kernels of FastMath, which parse no input. A loaded run once measured 1.44× on
+//                        truncation; the quiet run of 2026-12-01 (Tools/BENCHMARKS.md#build-flags) measured no gain
+//                        over `none` (39,163 vs 39,669 rows/s), so it is kept only as the harmless choice it was.
+//                        `none`: every target checked. `all`: every target unchecked, the
 //                        build before issue 10, for that comparison only; never ship it (the parsers of untrusted
 //                        files lose their bounds checks).
 //
