@@ -10,7 +10,7 @@ import PackageDescription
 // LOGITSTORE_UNCHECKED   Which targets drop Swift's runtime checks with `-Ounchecked`. Default `kernels`: only the
 //                        numeric kernels of FastMath, which parse no input. A loaded run once measured 1.44× on
 //                        truncation; the quiet run of 2026-12-01 (Tools/BENCHMARKS.md#build-flags) measured no gain
-//                        over `none` (39,163 vs 39,669 rows/s), so it is kept only as the harmless choice it was.
+//                        over `none` (39,163 vs 39,669 rows/s); the default is unchanged until a quiet run argues either way.
 //                        `none`: every target checked. `all`: every target unchecked, the
 //                        build before issue 10, for that comparison only; never ship it (the parsers of untrusted
 //                        files lose their bounds checks).
